@@ -1,0 +1,67 @@
+"""One plan, end to end in memory: targets -> model -> solve -> allocation table."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+import pulp
+
+from optimiser import assemble, criteria, model
+from optimiser.data import PlanData
+from optimiser.plan import Plan
+from optimiser.solve import InfeasiblePlan, NotOptimal, SolveResult, SolveStatus, solve
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    targets: criteria.Targets
+    inputs: model.ModelInputs
+    result: SolveResult
+    allocation: pd.DataFrame
+    problem: pulp.LpProblem
+    timings: dict
+
+
+def solve_plan(data: PlanData, access: pd.DataFrame, plan: Plan, solvers: list) -> PlanResult:
+    timings = {}
+    start = time.perf_counter()
+    indicator_frame = criteria.indicators(data, access, plan.network.reasonable_travel_minutes)
+    targets = criteria.targets(data.municipalities["population"], indicator_frame, plan.criteria, plan.need_persons)
+    inputs = assemble.model_inputs(data, targets.frame["target"], access, plan)
+    timings["criteria_seconds"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    prob, v = model.build_model(inputs)
+    timings["build_seconds"] = time.perf_counter() - start
+
+    result = solve(prob, solvers)
+    timings["solve_seconds"] = result.solve_seconds
+    if result.status in (SolveStatus.INFEASIBLE, SolveStatus.UNBOUNDED, SolveStatus.NOT_SOLVED):
+        raise InfeasiblePlan(plan.name, result.status.value)
+    if result.status is SolveStatus.FEASIBLE and plan.solver.require_optimal:
+        raise NotOptimal(f"plan {plan.name}: solver stopped at a limit with gap {result.gap}; "
+                         "the plan requires proven optimality (raise solver.time_limit_seconds)")
+    allocation = allocation_table(data, targets, inputs, model.requests(v))
+    return PlanResult(targets, inputs, result, allocation, prob, timings)
+
+
+def allocation_table(data: PlanData, targets: criteria.Targets, inputs: model.ModelInputs,
+                     request: pd.Series) -> pd.DataFrame:
+    """One row per municipality, all of them, request 0 when not asked."""
+    m = data.municipalities
+    p = inputs.municipalities
+    request = request.reindex(m.index).fillna(0).astype(int)
+    return pd.DataFrame({
+        "kommunenummer": m.index,
+        "kommune": m["kommune"],
+        "fylke": m["fylke"],
+        "fylkesnavn": m["fylkesnavn"],
+        "population": m["population"],
+        "target": targets.frame["target"].round(3),
+        "request": request,
+        "base_capacity": p["base_capacity"],
+        "extra_capacity": p["extra_capacity"],
+        "extra_used": (request - p["base_capacity"]).clip(lower=0),
+        "eligible": p["eligible"],
+    }).reset_index(drop=True)

@@ -1,0 +1,105 @@
+"""The typed plan: every number the ministry, the planners and the solver set.
+
+A ``Plan`` is built once from YAML by ``pipeline.config.load_plan`` and never
+changes afterwards (frozen dataclasses).  The optimiser receives a ``Plan``,
+never a dict or a path.  Field names carry their unit where one exists.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+# Criteria the engine knows.  ``population`` is the spread criterion (every
+# size of municipality is asked, less than proportionally to its size); the
+# others follow the ministry's list.  Planner-supplied criteria have no public
+# nationwide source and are read from optional files.
+BUILTIN_CRITERIA = (
+    "population",
+    "centrality",
+    "upper_secondary",
+    "labour_market",
+    "settlement_history",
+)
+PLANNER_CRITERIA = ("introduction_results", "employment")
+ALL_CRITERIA = BUILTIN_CRITERIA + PLANNER_CRITERIA
+
+
+@dataclass(frozen=True)
+class CriteriaConfig:
+    """How indicators become a target share (see ``optimiser.criteria``)."""
+
+    population_exponent: float
+    weights: Mapping[str, float]
+    # Population is read on 1 January of this many years before the plan year.
+    population_lag_years: int = 1
+
+
+@dataclass(frozen=True)
+class CapacityRule:
+    """Default capacity while no municipal answer (vedtak) is on file.
+
+    base = max(minimum_request, ceil(base_per_1000_inhabitants * population / 1000))
+    extra = ceil(extra_per_1000_inhabitants * population / 1000)
+    """
+
+    base_per_1000_inhabitants: float
+    extra_per_1000_inhabitants: float
+
+
+@dataclass(frozen=True)
+class SpreadConfig:
+    """Controlled and spread settlement: each county receives at least this
+    fraction of the sum of its municipalities' targets (rounded down)."""
+
+    min_county_share_of_target: float
+
+
+@dataclass(frozen=True)
+class Penalties:
+    """Objective weights, per person unless stated."""
+
+    deviation_from_target: float = 1.0
+    extra_capacity: float = 2.0
+    deviation_from_recommendation: float = 0.5
+    # Tie-breaker: municipality i (of n, in code order) adds tie_break * (1 + i/n) per person.
+    tie_break: float = 1e-4
+
+
+@dataclass(frozen=True)
+class SolverConfig:
+    name: str = "highs"
+    fallback: str | None = "cbc"
+    time_limit_seconds: float = 60.0
+    mip_rel_gap: float = 0.0
+    threads: int = 1
+    require_optimal: bool = True
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Transport network: what counts as a reasonable travel time."""
+
+    reasonable_travel_minutes: float = 90.0
+    access_rule: bool = True
+    access_exceptions: tuple[str, ...] = ()
+    school_region_cap_persons: int | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    year: int
+    need_persons: int
+    minimum_request: int
+    criteria: CriteriaConfig
+    capacity: CapacityRule
+    spread: SpreadConfig
+    granularity_persons: int = 1
+    penalties: Penalties = field(default_factory=Penalties)
+    solver: SolverConfig = field(default_factory=SolverConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    description: str = ""
+
+    @property
+    def population_year(self) -> int:
+        return self.year - self.criteria.population_lag_years

@@ -1,0 +1,78 @@
+"""Independent check of an allocation against the model's parameters.
+
+Plain pandas, no solver and no code shared with ``optimiser.model``: if the
+model builder has a bug, this is what notices.  Each check returns
+violations naming the municipality (or county), the rule and the amount.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+from optimiser.model import ModelInputs
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    key: str  # kommunenummer, fylke or "NO"
+    amount: float  # by how many persons the rule is broken
+    detail: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def verify(inputs: ModelInputs, request: pd.Series) -> list[Violation]:
+    """All violations of the plan's hard rules by ``request`` (index kommunenummer)."""
+    m = inputs.municipalities
+    x = request.reindex(m.index)
+    out: list[Violation] = []
+    missing = x.isna()
+    for c in m.index[missing]:
+        out.append(Violation("complete", c, 0, "no request for this municipality"))
+    x = x.fillna(0)
+    non_integer = (x != x.round())
+    for c in m.index[non_integer]:
+        out.append(Violation("integer", c, float(abs(x[c] - round(x[c]))), f"request {x[c]} is not a whole number"))
+    total = float(x.sum())
+    if total != inputs.need:
+        out.append(Violation("national_need", "NO", total - inputs.need,
+                             f"requests sum to {total:g}, the need is {inputs.need}"))
+    out += _each(x < 0, x, "non_negative", lambda c: -x[c], "request {x} is negative")
+    asked = x > 0
+    out += _each(asked & ~m["eligible"], x, "eligibility", lambda c: x[c], "asked {x} but may not be asked")
+    small = asked & (x < m["min_request"])
+    out += _each(small, x, "minimum_size", lambda c: m.at[c, "min_request"] - x[c],
+                 "asked {x}, fewer than the minimum")
+    cap = m["base_capacity"] + m["extra_capacity"]
+    out += _each(x > cap, x, "capacity", lambda c: x[c] - cap[c], "request {x} above base + extra capacity")
+    out += _each(x < m["lower_bound"], x, "lower_bound", lambda c: m.at[c, "lower_bound"] - x[c],
+                 "request {x} below what is settled or decided")
+    locked = m["locked"] & (x != m["recommended"])
+    out += _each(locked, x, "lock", lambda c: abs(x[c] - m.at[c, "recommended"]), "request {x} differs from the locked recommendation")
+    if inputs.granularity > 1:
+        off = (x % inputs.granularity) != 0
+        out += _each(off, x, "granularity", lambda c: x[c] % inputs.granularity,
+                     f"request {{x}} is not a multiple of {inputs.granularity}")
+    by_county = x.groupby(m["fylke"]).sum()
+    for county, minimum in inputs.county_minimum.items():
+        got = float(by_county.get(county, 0))
+        if got < minimum:
+            out.append(Violation("county_spread", str(county), minimum - got,
+                                 f"county receives {got:g}, at least {minimum} required"))
+    return out
+
+
+def _each(mask: pd.Series, x: pd.Series, rule: str, amount, template: str) -> list[Violation]:
+    return [Violation(rule, c, float(amount(c)), template.format(x=int(x[c]))) for c in mask.index[mask]]
+
+
+def report(violations: list[Violation]) -> dict:
+    return {"ok": not violations, "violations": [v.as_dict() for v in violations],
+            "rules_checked": RULES}
+
+
+RULES = ["complete", "integer", "national_need", "non_negative", "eligibility", "minimum_size", "capacity",
+         "lower_bound", "lock", "granularity", "county_spread"]

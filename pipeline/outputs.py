@@ -1,0 +1,146 @@
+"""Writers: allocation table, county table, manifest, and atomic publication.
+
+A run folder ``out/<plan>/`` is built complete in a staging folder beside it
+and swapped in with renames, so a failed run never leaves partial output and
+a planner never sees a mix of two runs.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+ALLOCATION_COLUMNS = ["kommunenummer", "kommune", "fylke", "population", "target", "request"]
+PACKAGES = ("pulp", "highspy", "networkx", "pandas", "pyyaml", "luigi", "matplotlib", "numpy")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.3f")
+
+
+def write_json(obj, path: Path) -> None:
+    Path(path).write_text(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def county_table(allocation: pd.DataFrame) -> pd.DataFrame:
+    """Per county: municipalities asked, requests, target and requests per 1,000 inhabitants."""
+    g = allocation.groupby(["fylke", "fylkesnavn"], sort=True)
+    table = pd.DataFrame({
+        "municipalities": g.size(),
+        "asked": g["request"].apply(lambda s: int((s > 0).sum())),
+        "population": g["population"].sum(),
+        "target": g["target"].sum(),
+        "request": g["request"].sum(),
+    }).reset_index()
+    table["per_1000"] = table["request"] / table["population"] * 1000.0
+    return table
+
+
+def format_county_table(table: pd.DataFrame) -> str:
+    lines = [f"{'fylke':<22} {'asked':>9} {'request':>8} {'target':>8} {'per 1000':>8}"]
+    for row in table.itertuples():
+        lines.append(f"{row.fylke + ' ' + row.fylkesnavn:<22} {row.asked:>4}/{row.municipalities:<4} "
+                     f"{row.request:>8} {row.target:>8.1f} {row.per_1000:>8.2f}")
+    lines.append(f"{'Norway':<22} {int(table['asked'].sum()):>4}/{int(table['municipalities'].sum()):<4} "
+                 f"{int(table['request'].sum()):>8} {table['target'].sum():>8.1f} "
+                 f"{table['request'].sum() / table['population'].sum() * 1000:>8.2f}")
+    return "\n".join(lines)
+
+
+def package_versions() -> dict:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def git_commit(root: Path = Path(".")) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, timeout=10, check=False).stdout.strip()
+    return out.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def publish(folder: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(staging)`` and swap the staging folder in as ``folder``."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.staging-", dir=folder.parent))
+    try:
+        write(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+    if folder.exists():
+        os.replace(folder, old)
+    os.replace(staging, folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def manifest(plan_name: str, fingerprint: str, plan, solution: dict, extra: dict) -> dict:
+    """The audit record of one run (see README, 'Audit trail')."""
+    from pipeline.config import plan_to_dict
+    from pipeline.solvers import solver_options
+
+    result = solution["result"]
+    targets = solution["targets"]
+    return {
+        "plan": plan_name,
+        "fingerprint": fingerprint,
+        "config": plan_to_dict(plan),
+        "inputs": extra.get("inputs", {}),
+        "code_sha256": extra.get("code_sha256"),
+        "git_commit": extra.get("git_commit"),
+        "packages": package_versions(),
+        "solver": {"name": result.solver, "version": result.solver_version, "options": solver_options(plan.solver)},
+        "status": result.status.name.lower(),
+        "pulp_status": result.pulp_status,
+        "sol_status": result.pulp_sol_status,
+        "objective": result.objective,
+        "gap": result.gap,
+        "timings": solution["timings"],
+        "criteria": {"used": list(targets.used), "lacked": list(targets.lacked), "unused": list(targets.unused)},
+        "need": int(plan.need_persons),
+        "files": sorted(RUN_FILES),
+    }
+
+
+RUN_FILES = ("allocation.csv", "county.csv", "targets.csv", "model.mps", "solver.log", "verify.json", "manifest.json")
+
+
+def write_run(folder: Path, solution: dict, verify_text: bytes, manifest_obj: dict) -> None:
+    folder = Path(folder)
+    allocation = solution["allocation"]
+    write_csv(allocation, folder / "allocation.csv")
+    write_csv(county_table(allocation), folder / "county.csv")
+    write_csv(solution["targets"].frame.round(3).reset_index(), folder / "targets.csv")
+    (folder / "model.mps").write_text(solution["model_mps"])
+    (folder / "solver.log").write_text(solution["solver_log"])
+    (folder / "verify.json").write_bytes(verify_text)
+    write_json(manifest_obj, folder / "manifest.json")

@@ -1,0 +1,121 @@
+"""Run the Luigi graph for one plan: fingerprint, progress lines, one-line errors.
+
+The local scheduler is the default; ``scheduler_host`` sends the same graph
+through a central ``luigid`` (how planners spread many plans over machines).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import luigi
+
+from pipeline import outputs, tasks
+from pipeline.config import plan_path
+from pipeline.errors import InputError
+from pipeline.inputs import DATA_DIR, input_files
+
+CODE_DIRS = ("optimiser", "pipeline")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class RunOptions:
+    plan: str
+    config_dir: Path = Path("config")
+    data_dir: Path = DATA_DIR
+    out_dir: Path = Path("out")
+    scheduler_host: str | None = None
+    scheduler_port: int = 8082
+    workers: int = 1
+    verbose: bool = False
+    quiet: bool = False
+    failures: list = field(default_factory=list)
+
+
+def code_sha256() -> str:
+    digest = hashlib.sha256()
+    for folder in CODE_DIRS:
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def fingerprint(opts: RunOptions) -> tuple[str, dict, str]:
+    """(fingerprint, {input path: sha256}, code sha256).  Missing files are input errors."""
+    config = plan_path(opts.plan, opts.config_dir)
+    files = [config] + input_files(opts.plan, opts.data_dir)
+    hashes = {}
+    for path in files:
+        if not path.is_file():
+            raise InputError(str(path), "file not found",
+                             "check --plan and that data/ is complete" if path != config else "no such plan")
+        hashes[str(path)] = outputs.sha256_file(path)
+    code = code_sha256()
+    text = json.dumps({"inputs": hashes, "code": code}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest(), hashes, code
+
+
+def build(opts: RunOptions, final_task_cls=tasks.Publish) -> int:
+    """Run the graph up to ``final_task_cls``; return the process exit status."""
+    try:
+        fp, hashes, code = fingerprint(opts)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    extra = {"inputs": hashes, "code_sha256": code, "git_commit": outputs.git_commit(ROOT)}
+    task = final_task_cls(plan=opts.plan, fingerprint=fp, config_dir=str(opts.config_dir),
+                          data_dir=str(opts.data_dir), out_dir=str(opts.out_dir), manifest_extra=extra)
+    failures: list[BaseException] = []
+    handlers = _progress_handlers(failures, opts.quiet)
+    try:
+        kwargs = {"workers": opts.workers, "detailed_summary": True,
+                  "log_level": "DEBUG" if opts.verbose else "CRITICAL"}
+        if opts.scheduler_host:
+            kwargs.update(local_scheduler=False, scheduler_host=opts.scheduler_host,
+                          scheduler_port=opts.scheduler_port)
+        else:
+            kwargs["local_scheduler"] = True
+        result = luigi.build([task], **kwargs)
+    finally:
+        for event, handler in handlers:
+            tasks.PlanTask._event_callbacks[tasks.PlanTask][event].discard(handler)
+    if failures:
+        exc = failures[0]
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, InputError) else 1
+    if not result.scheduling_succeeded:
+        print(f"error: the pipeline did not complete ({result.status.name}); rerun with --verbose",
+              file=sys.stderr)
+        return 1
+    opts.failures = failures
+    return 0
+
+
+def _progress_handlers(failures: list, quiet: bool):
+    started = {}
+
+    def on_start(task):
+        started[task.task_id] = time.perf_counter()
+        if not quiet:
+            print(f"  {task.task_family:<12} running ...", file=sys.stderr, flush=True)
+
+    def on_success(task):
+        if not quiet:
+            seconds = time.perf_counter() - started.get(task.task_id, time.perf_counter())
+            print(f"  {task.task_family:<12} done in {seconds:.2f} s", file=sys.stderr, flush=True)
+
+    def on_failure(task, exc):
+        failures.append(exc)
+
+    handlers = [(luigi.Event.START, on_start), (luigi.Event.SUCCESS, on_success), (luigi.Event.FAILURE, on_failure)]
+    for event, handler in handlers:
+        tasks.PlanTask.event_handler(event)(handler)
+    logging.getLogger("luigi-interface").propagate = False
+    return handlers

@@ -1,0 +1,56 @@
+"""Build PuLP solver objects from the plan: HiGHS (highspy) first, CBC as fallback."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import functools
+import os
+import sys
+
+import pulp
+
+from optimiser.plan import SolverConfig
+
+
+def make_solvers(cfg: SolverConfig, log_path: Path | None = None) -> list:
+    _silence_highs_banner()
+    names = [cfg.name] + ([cfg.fallback] if cfg.fallback and cfg.fallback != cfg.name else [])
+    return [_make(name, cfg, log_path) for name in names]
+
+
+def solver_options(cfg: SolverConfig) -> dict:
+    return {"time_limit_seconds": cfg.time_limit_seconds, "mip_rel_gap": cfg.mip_rel_gap,
+            "threads": cfg.threads, "require_optimal": cfg.require_optimal}
+
+
+def _make(name: str, cfg: SolverConfig, log_path: Path | None):
+    if name == "highs":
+        extra = {"log_to_console": False, "random_seed": 0}
+        if log_path is not None:
+            extra["log_file"] = str(log_path)
+        return pulp.HiGHS(msg=log_path is not None, timeLimit=cfg.time_limit_seconds, gapRel=cfg.mip_rel_gap,
+                          threads=cfg.threads, **extra)
+    if name == "cbc":
+        return pulp.PULP_CBC_CMD(msg=False, timeLimit=cfg.time_limit_seconds, gapRel=cfg.mip_rel_gap,
+                                 threads=cfg.threads, logPath=str(log_path) if log_path else None)
+    raise ValueError(f"unknown solver {name!r}")
+
+
+@functools.cache
+def _silence_highs_banner() -> None:
+    """HiGHS prints a copyright banner to stdout at the first ``Highs()`` of a
+    process, whatever the options.  Create that first instance with stdout
+    pointed at /dev/null so the planner's terminal shows only our lines."""
+    try:
+        import highspy
+    except ImportError:
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
