@@ -4,6 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PLAN   ?= 2022
 RUN    ?= out/$(PLAN)
+YEAR   ?= 2024
 STAMP  := $(VENV)/.installed
 
 .PHONY: allocate reallocate ladder audit calibrate test bench install clean
@@ -22,11 +23,20 @@ allocate: $(STAMP)
 audit: $(STAMP)
 	$(PY) -m pipeline audit --run $(RUN)
 
+reallocate: $(STAMP)
+	$(PY) -m pipeline reallocate --plan $(PLAN)
+
+ladder: $(STAMP)
+	$(PY) -m pipeline ladder --plan $(PLAN) --from $(FROM) --to $(TO) --step $(STEP)
+
+calibrate: $(STAMP)
+	$(PY) -m pipeline calibrate --year $(YEAR)
+
 test: $(STAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP)
-	$(PY) bench/allocate.py
+	for script in bench/*.py; do $(PY) $$script || exit 1; done
 
 clean:
 	rm -rf out

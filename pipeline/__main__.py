@@ -1,56 +1,29 @@
-"""Command line: ``python -m pipeline allocate|audit ...`` (see README)."""
+"""Command line: ``python -m pipeline <command> ...`` (see README).
+
+Each command lives in its own module exposing ``add_arguments(parser)`` and
+``run(args) -> int`` (the process exit status: 0 ok, 1 failed, 2 bad input).
+"""
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from pathlib import Path
 
-from pipeline import outputs
-from pipeline.run import RunOptions, build
+COMMANDS = {
+    "allocate": ("pipeline.cli_allocate", "plan the requests for config/<plan>.yaml"),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pipeline", description="busetting: settlement allocation")
     sub = parser.add_subparsers(dest="command", required=True)
-    alloc = sub.add_parser("allocate", help="plan the requests for config/<plan>.yaml")
-    _common(alloc)
+    modules = {}
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        module.add_arguments(sub.add_parser(name, help=help_text))
+        modules[name] = module
     args = parser.parse_args(argv)
-    opts = RunOptions(plan=args.plan, config_dir=Path(args.config_dir), data_dir=Path(args.data_dir),
-                      out_dir=Path(args.out), scheduler_host=args.scheduler_host,
-                      scheduler_port=args.scheduler_port, workers=args.workers, verbose=args.verbose)
-    if args.command == "allocate":
-        print(f"busetting: allocating plan {opts.plan}", file=sys.stderr)
-        status = build(opts)
-        if status == 0:
-            _summary(opts.out_dir / opts.plan)
-        return status
-    return 2
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--plan", default="2022", help="plan name: config/<plan>.yaml (default 2022)")
-    p.add_argument("--config-dir", default="config")
-    p.add_argument("--data-dir", default="data")
-    p.add_argument("--out", default="out", help="output root; the run goes to <out>/<plan>/")
-    p.add_argument("--scheduler-host", default=None, help="central luigid host (default: local scheduler)")
-    p.add_argument("--scheduler-port", type=int, default=8082)
-    p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--verbose", action="store_true", help="show Luigi's own log")
-
-
-def _summary(folder: Path) -> None:
-    import json
-
-    import pandas as pd
-
-    manifest = json.loads((folder / "manifest.json").read_text())
-    allocation = pd.read_csv(folder / "allocation.csv", dtype={"kommunenummer": str, "fylke": str})
-    print(outputs.format_county_table(outputs.county_table(allocation)))
-    crit = manifest["criteria"]
-    print(f"\nsolver {manifest['solver']['name']} {manifest['solver']['version']}: {manifest['status']}, "
-          f"objective {manifest['objective']:.3f}, gap {manifest['gap']}")
-    print(f"criteria used: {', '.join(crit['used'])}; lacked (no data): {', '.join(crit['lacked']) or 'none'}")
-    print(f"outputs in {folder}/: {', '.join(manifest['files'])}")
+    return modules[args.command].run(args)
 
 
 if __name__ == "__main__":

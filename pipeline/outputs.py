@@ -131,7 +131,8 @@ def manifest(plan_name: str, fingerprint: str, plan, solution: dict, extra: dict
     }
 
 
-RUN_FILES = ("allocation.csv", "county.csv", "targets.csv", "model.mps", "solver.log", "verify.json", "manifest.json")
+RUN_FILES = ("allocation.csv", "county.csv", "targets.csv", "parameters.csv", "county_minimum.csv", "model.mps",
+             "solver.log", "verify.json", "manifest.json")
 
 
 def write_run(folder: Path, solution: dict, verify_text: bytes, manifest_obj: dict) -> None:
@@ -140,6 +141,11 @@ def write_run(folder: Path, solution: dict, verify_text: bytes, manifest_obj: di
     write_csv(allocation, folder / "allocation.csv")
     write_csv(county_table(allocation), folder / "county.csv")
     write_csv(solution["targets"].frame.round(3).reset_index(), folder / "targets.csv")
+    params = solution["inputs"]
+    params.municipalities.reset_index().to_csv(folder / "parameters.csv", index=False, lineterminator="\n",
+                                               float_format="%.10g")
+    write_csv(params.county_minimum.rename_axis("fylke").rename("minimum").reset_index(),
+              folder / "county_minimum.csv")
     (folder / "model.mps").write_text(solution["model_mps"])
     (folder / "solver.log").write_text(solution["solver_log"])
     (folder / "verify.json").write_bytes(verify_text)

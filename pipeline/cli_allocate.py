@@ -1,0 +1,49 @@
+"""``python -m pipeline allocate --plan 2022``: build and publish one plan."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline import outputs
+from pipeline.run import RunOptions, build
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--plan", default="2022", help="plan name: config/<plan>.yaml (default 2022)")
+    p.add_argument("--config-dir", default="config")
+    p.add_argument("--data-dir", default="data")
+    p.add_argument("--out", default="out", help="output root; the run goes to <out>/<plan>/")
+    p.add_argument("--scheduler-host", default=None, help="central luigid host (default: local scheduler)")
+    p.add_argument("--scheduler-port", type=int, default=8082)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--verbose", action="store_true", help="show Luigi's own log")
+
+
+def options(args: argparse.Namespace) -> RunOptions:
+    return RunOptions(plan=args.plan, config_dir=Path(args.config_dir), data_dir=Path(args.data_dir),
+                      out_dir=Path(args.out), scheduler_host=args.scheduler_host,
+                      scheduler_port=args.scheduler_port, workers=args.workers, verbose=args.verbose)
+
+
+def run(args: argparse.Namespace) -> int:
+    opts = options(args)
+    print(f"busetting: allocating plan {opts.plan}", file=sys.stderr)
+    status = build(opts)
+    if status == 0:
+        summary(opts.out_dir / opts.plan)
+    return status
+
+
+def summary(folder: Path) -> None:
+    manifest = json.loads((folder / "manifest.json").read_text())
+    allocation = pd.read_csv(folder / "allocation.csv", dtype={"kommunenummer": str, "fylke": str})
+    print(outputs.format_county_table(outputs.county_table(allocation)))
+    crit = manifest["criteria"]
+    print(f"\nsolver {manifest['solver']['name']} {manifest['solver']['version']}: {manifest['status']}, "
+          f"objective {manifest['objective']:.3f}, gap {manifest['gap']}")
+    print(f"criteria used: {', '.join(crit['used'])}; lacked (no data): {', '.join(crit['lacked']) or 'none'}")
+    print(f"outputs in {folder}/: {', '.join(manifest['files'])}")
