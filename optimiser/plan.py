@@ -86,6 +86,36 @@ class NetworkConfig:
 
 
 @dataclass(frozen=True)
+class UnaccompaniedMinors:
+    """Einslege mindreårige (EM): a separate integer sub-quota inside the total.
+
+    2022: 141 in all, of whom 30 under 15 are placed by Bufetat, so the
+    municipalities' EM requests sum to 111.
+    """
+
+    total_persons: int
+    placed_by_bufetat_persons: int = 0
+    minimum_request: int = 2
+
+    @property
+    def municipal_persons(self) -> int:
+        return self.total_persons - self.placed_by_bufetat_persons
+
+
+@dataclass(frozen=True)
+class SubmissionsConfig:
+    """How county recommendations, KS input and municipal answers enter the model."""
+
+    # "soft": a penalty per person of deviation; "lock": request = recommendation.
+    recommendation_mode: str = "soft"
+    locked_counties: tuple[str, ...] = ()
+    locked_municipalities: tuple[str, ...] = ()
+    # Expected share of the need with complex health needs; a municipality is
+    # never asked for more than its stated capacity for them / this share.
+    complex_health_share: float = 0.0
+
+
+@dataclass(frozen=True)
 class Plan:
     name: str
     year: int
@@ -98,6 +128,8 @@ class Plan:
     penalties: Penalties = field(default_factory=Penalties)
     solver: SolverConfig = field(default_factory=SolverConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
+    unaccompanied_minors: UnaccompaniedMinors | None = None
+    submissions: SubmissionsConfig = field(default_factory=SubmissionsConfig)
     description: str = ""
 
     @property
