@@ -14,7 +14,7 @@ import pandas as pd
 from optimiser.data import PlanData
 from optimiser.plan import PLANNER_CRITERIA, Plan
 from pipeline.errors import InputError
-from pipeline.tables import Column, check_codes, read_table
+from pipeline.tables import Column, check_codes, fail_at, read_table
 
 DATA_DIR = Path("data")
 
@@ -106,8 +106,7 @@ def _read_centrality(path: Path, codes: pd.Index) -> pd.DataFrame:
     check_codes(frame, path, codes)
     classes = frame["sentralitetsklasse_ssb_1til6"]
     if (classes > 6).any():
-        pos = int((classes > 6).to_numpy().nonzero()[0][0])
-        raise InputError(f"{path}:{pos + 2}:sentralitetsklasse_ssb_1til6", f"class {classes.iloc[pos]} is not 1..6")
+        fail_at(path, frame, classes > 6, "sentralitetsklasse_ssb_1til6", f"class {classes[classes > 6].iloc[0]} is not 1..6")
     return (frame.rename(columns={"sentralitetsklasse_ssb_1til6": "centrality_class"})
             .assign(centrality_class=lambda f: f["centrality_class"].astype("int64")).set_index("kommunenummer"))
 
@@ -127,8 +126,7 @@ def _read_history(plan: Plan, path: Path, codes: pd.Index) -> pd.DataFrame:
     check_codes(frame, path, codes, complete=False)
     dup = frame.duplicated(["kommunenummer", "aar"])
     if dup.any():
-        pos = int(dup.to_numpy().nonzero()[0][0])
-        raise InputError(f"{path}:{pos + 2}:aar", f"second row for {frame['kommunenummer'].iloc[pos]} in {frame['aar'].iloc[pos]}")
+        fail_at(path, frame, dup, "aar", f"second row for {frame['kommunenummer'][dup].iloc[0]} in {frame['aar'][dup].iloc[0]}")
     before = frame[frame["aar"] < plan.year]
     return pd.DataFrame({
         "kommunenummer": before["kommunenummer"].to_numpy(),
@@ -152,10 +150,9 @@ def _read_planner_indicators(plan: Plan, own_dir: Path, codes: pd.Index) -> dict
         check_codes(frame, path, codes, complete=False)
         late = frame["year"] >= plan.year
         if late.any():
-            pos = int(late.to_numpy().nonzero()[0][0])
-            raise InputError(f"{path}:{pos + 2}:year",
-                             f"indicator dated {frame['year'].iloc[pos]} is not known before plan year {plan.year}",
-                             "look-ahead; use figures from earlier years")
+            fail_at(path, frame, late, "year",
+                    f"indicator dated {frame['year'][late].iloc[0]} is not known before plan year {plan.year}",
+                    "look-ahead; use figures from earlier years")
         found[path.stem] = frame.set_index("kommunenummer")["value"].astype(float)
     return found
 
