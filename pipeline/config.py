@@ -36,7 +36,7 @@ def load_plan(path: Path) -> Plan:
         raise InputError(str(path), f"not valid YAML: {exc}".replace("\n", " ")) from exc
     if not isinstance(raw, dict):
         raise InputError(str(path), "expected a mapping at the top level")
-    plan = _build(Plan, raw, str(path), "")
+    plan = build_dataclass(Plan, raw, str(path), "")
     _check_plan(plan, str(path))
     return plan
 
@@ -51,7 +51,9 @@ def plan_hash(plan: Plan) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _build(cls, raw, where: str, keypath: str):
+def build_dataclass(cls, raw, where: str, keypath: str = ""):
+    """Fill the frozen dataclass ``cls`` from ``raw``; unknown, missing or
+    wrongly typed keys raise ``InputError`` naming ``where`` and the key path."""
     if not isinstance(raw, dict):
         raise InputError(where, f"{keypath or 'top level'}: expected a mapping, got {type(raw).__name__}")
     hints = typing.get_type_hints(cls)
@@ -80,7 +82,7 @@ def _coerce(tp, value, where: str, key: str):
         (inner,) = [a for a in args if a is not type(None)]
         return _coerce(inner, value, where, key)
     if dataclasses.is_dataclass(tp):
-        return _build(tp, value, where, key)
+        return build_dataclass(tp, value, where, key)
     if origin is tuple:
         if not isinstance(value, list):
             raise InputError(where, f"{key}: expected a list")
