@@ -1,0 +1,149 @@
+"""Strict plan config: every bad key stops the run with one line naming the
+file and the key path; through the CLI the exit status is 2 and nothing is
+written under ``<out>/<plan>/``."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.__main__ import main
+from pipeline.config import load_plan
+from pipeline.errors import InputError
+
+REAL_CONFIG = Path("config/2022.yaml")
+
+
+def real_raw() -> dict:
+    return yaml.safe_load(REAL_CONFIG.read_text(encoding="utf-8"))
+
+
+def _unknown_top(raw):
+    raw["need_people"] = 5500
+
+
+def _unknown_nested(raw):
+    raw["spread"]["max_county_share"] = 0.5
+
+
+def _missing_top(raw):
+    del raw["need_persons"]
+
+
+def _missing_nested(raw):
+    del raw["criteria"]["population_exponent"]
+
+
+def _need_as_text(raw):
+    raw["need_persons"] = "5500"
+
+
+def _need_fractional(raw):
+    raw["need_persons"] = 5500.5
+
+
+def _need_not_multiple(raw):
+    raw["granularity_persons"] = 7  # 5500 = 7 * 785 + 5
+
+
+def _unknown_criterion(raw):
+    raw["criteria"]["weights"]["happiness"] = 0.1
+
+
+def _wrong_type_nested(raw):
+    raw["network"]["access_rule"] = "yes"
+
+
+# (id, change, key path the error must name)
+CASES = [
+    ("unknown_key", _unknown_top, "need_people"),
+    ("unknown_nested_key", _unknown_nested, "spread.max_county_share"),
+    ("missing_key", _missing_top, "need_persons"),
+    ("missing_nested_key", _missing_nested, "criteria.population_exponent"),
+    ("need_as_text", _need_as_text, "need_persons"),
+    ("need_fractional", _need_fractional, "need_persons"),
+    ("need_not_multiple_of_granularity", _need_not_multiple, "need_persons"),
+    ("unknown_criterion", _unknown_criterion, "criteria.weights.happiness"),
+    ("wrong_type_nested", _wrong_type_nested, "network.access_rule"),
+]
+
+
+def write_config(folder: Path, change) -> Path:
+    raw = copy.deepcopy(real_raw())
+    change(raw)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "2022.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_real_config_loads():
+    plan = load_plan(REAL_CONFIG)
+    assert plan.name == "2022" and plan.year == 2022
+    assert plan.need_persons == 5500
+    assert plan.minimum_request == 10
+
+
+def test_round_trip_of_real_config_loads(tmp_path):
+    # The writer used below changes nothing by itself.
+    plan = load_plan(write_config(tmp_path, lambda raw: None))
+    assert plan == load_plan(REAL_CONFIG)
+
+
+@pytest.mark.parametrize("change, keypath", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_bad_config_raises_input_error_naming_file_and_key(tmp_path, change, keypath):
+    path = write_config(tmp_path, change)
+    with pytest.raises(InputError) as info:
+        load_plan(path)
+    error = info.value
+    assert error.where == str(path)
+    assert error.what.startswith(f"{keypath}:"), error.what
+    assert str(error).startswith(f"{path}: {keypath}:")
+    assert "\n" not in str(error)
+
+
+def test_need_as_text_says_an_integer_is_expected(tmp_path):
+    with pytest.raises(InputError, match=r"need_persons: expected an integer, got '5500'"):
+        load_plan(write_config(tmp_path, _need_as_text))
+
+
+def test_need_not_multiple_says_why(tmp_path):
+    with pytest.raises(InputError, match=r"not a multiple of granularity_persons 7"):
+        load_plan(write_config(tmp_path, _need_not_multiple))
+
+
+def test_missing_plan_file_names_it(tmp_path):
+    with pytest.raises(InputError) as info:
+        load_plan(tmp_path / "2099.yaml")
+    assert info.value.where == str(tmp_path / "2099.yaml")
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error:")]
+
+
+@pytest.mark.parametrize("change, keypath", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_cli_bad_config_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, change, keypath):
+    path = write_config(tmp_path / "config", change)
+    out = tmp_path / "out"
+    status = main(["allocate", "--plan", "2022", "--config-dir", str(tmp_path / "config"),
+                   "--data-dir", "data", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert status == 2
+    lines = error_lines(captured.err)
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith(f"error: {path}: {keypath}:"), lines[0]
+    assert "Traceback" not in captured.err
+    assert not (out / "2022").exists()
+
+
+def test_cli_unknown_plan_exits_2(tmp_path, capsys):
+    out = tmp_path / "out"
+    status = main(["allocate", "--plan", "2099", "--data-dir", "data", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert status == 2
+    lines = error_lines(captured.err)
+    assert len(lines) == 1 and "2099.yaml" in lines[0]
+    assert not (out / "2099").exists()
