@@ -8,7 +8,8 @@ import pandas as pd
 import pulp
 
 from optimiser import assemble, criteria, model
-from optimiser.data import PlanData
+from optimiser.diagnose import describe, diagnose
+from optimiser.data import PlanData, Submissions
 from optimiser.plan import Plan
 from optimiser.solve import InfeasiblePlan, NotOptimal, SolveResult, SolveStatus, solve
 
@@ -23,12 +24,13 @@ class PlanResult:
     timings: dict
 
 
-def solve_plan(data: PlanData, access: pd.DataFrame, plan: Plan, solvers: list) -> PlanResult:
+def solve_plan(data: PlanData, access: pd.DataFrame, plan: Plan, solvers: list,
+               submissions: Submissions | None = None) -> PlanResult:
     timings = {}
     start = time.perf_counter()
     indicator_frame = criteria.indicators(data, access, plan.network.reasonable_travel_minutes)
     targets = criteria.targets(data.municipalities["population"], indicator_frame, plan.criteria, plan.need_persons)
-    inputs = assemble.model_inputs(data, targets.frame["target"], access, plan)
+    inputs = assemble.model_inputs(data, targets.frame["target"], access, plan, submissions)
     timings["criteria_seconds"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -37,17 +39,19 @@ def solve_plan(data: PlanData, access: pd.DataFrame, plan: Plan, solvers: list) 
 
     result = solve(prob, solvers)
     timings["solve_seconds"] = result.solve_seconds
-    if result.status in (SolveStatus.INFEASIBLE, SolveStatus.UNBOUNDED, SolveStatus.NOT_SOLVED):
-        raise InfeasiblePlan(plan.name, result.status.value)
+    if result.status is SolveStatus.INFEASIBLE:
+        raise InfeasiblePlan(plan.name, describe(diagnose(inputs, solvers)))
+    if result.status in (SolveStatus.UNBOUNDED, SolveStatus.NOT_SOLVED):
+        raise InfeasiblePlan(plan.name, f"the solver reports the model {result.status.value}")
     if result.status is SolveStatus.FEASIBLE and plan.solver.require_optimal:
         raise NotOptimal(f"plan {plan.name}: solver stopped at a limit with gap {result.gap}; "
                          "the plan requires proven optimality (raise solver.time_limit_seconds)")
-    allocation = allocation_table(data, targets, inputs, model.requests(v))
+    allocation = allocation_table(data, targets, inputs, model.requests(v), model.em_requests(v, data.codes))
     return PlanResult(targets, inputs, result, allocation, prob, timings)
 
 
 def allocation_table(data: PlanData, targets: criteria.Targets, inputs: model.ModelInputs,
-                     request: pd.Series) -> pd.DataFrame:
+                     request: pd.Series, em_request: pd.Series) -> pd.DataFrame:
     """One row per municipality, all of them, request 0 when not asked."""
     m = data.municipalities
     p = inputs.municipalities
@@ -63,5 +67,8 @@ def allocation_table(data: PlanData, targets: criteria.Targets, inputs: model.Mo
         "base_capacity": p["base_capacity"],
         "extra_capacity": p["extra_capacity"],
         "extra_used": (request - p["base_capacity"]).clip(lower=0),
+        "recommended": p["recommended"].astype("Int64"),
+        "em_request": em_request.reindex(m.index).fillna(0).astype(int),
         "eligible": p["eligible"],
+        "excluded_by": p["excluded_by"],
     }).reset_index(drop=True)

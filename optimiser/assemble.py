@@ -11,8 +11,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from optimiser.data import PlanData
-from optimiser.model import ModelInputs, capacity_upper
+from optimiser.data import PlanData, Submissions
+from optimiser.model import ModelInputs
 from optimiser.plan import CapacityRule, Plan
 
 
@@ -37,28 +37,105 @@ def access_eligibility(access: pd.DataFrame, plan: Plan) -> pd.Series:
     return ok | access.index.isin(net.access_exceptions)
 
 
-def county_minimum(fylke: pd.Series, target: pd.Series, upper: pd.Series, share: float) -> pd.Series:
-    """floor(share * sum of targets in the county), never above what the county can take."""
-    wanted = target.groupby(fylke).sum().mul(share).apply(math.floor)
-    room = upper.groupby(fylke).sum()
-    return wanted.clip(upper=room).astype(int)
+def county_minimum(fylke: pd.Series, target: pd.Series, share: float) -> pd.Series:
+    """floor(share * sum of targets in the county).  Not clipped to what the
+    county can take: a county whose capacity is below its share is a conflict
+    the diagnosis names, not something to hide."""
+    return target.groupby(fylke).sum().mul(share).apply(math.floor).astype(int)
 
 
-def model_inputs(data: PlanData, target: pd.Series, access: pd.DataFrame, plan: Plan) -> ModelInputs:
+def locked_municipalities(plan: Plan, recommendations: pd.DataFrame, fylke: pd.Series) -> pd.Index:
+    """Municipalities whose request must equal the county's recommendation."""
+    has = recommendations.index[recommendations["recommended"].notna()]
+    cfg = plan.submissions
+    if cfg.recommendation_mode == "lock":
+        return has
+    return has[has.isin(cfg.locked_municipalities) | fylke.reindex(has).isin(cfg.locked_counties).to_numpy()]
+
+
+def empty_submissions() -> Submissions:
+    nothing = pd.Series(dtype=float)
+    return Submissions(
+        recommendations=pd.DataFrame({"recommended": nothing, "recommended_em": nothing,
+                                      "reason": pd.Series(dtype=str)}),
+        ks=None, answers=pd.DataFrame({c: nothing for c in ANSWER_COLUMNS}))
+
+
+ANSWER_COLUMNS = ("decision", "base_capacity", "extra_capacity", "complex_health_capacity", "em_capacity")
+
+
+def model_inputs(data: PlanData, target: pd.Series, access: pd.DataFrame, plan: Plan,
+                 submissions: Submissions | None = None) -> ModelInputs:
+    """Parameters per municipality from the plan's rules and what was submitted.
+
+    Capacity: the municipality's answer where it gave one, else the plan's
+    default rule.  Access rule and KS exclusions make a municipality
+    ineligible; a locked county recommendation is an exception to the access
+    rule (the county knows its local transport), never to a KS exclusion.
+    """
+    sub = submissions or empty_submissions()
     m = data.municipalities
+    codes = m.index
+    answers = sub.answers.reindex(codes)
+    answered = answers["base_capacity"].notna()
     capacity = default_capacity(m["population"], plan.capacity, plan.minimum_request)
-    eligible = access_eligibility(access.reindex(m.index), plan)
+    base = answers["base_capacity"].where(answered, capacity["base_capacity"]).astype(int)
+    extra = answers["extra_capacity"].where(answered, capacity["extra_capacity"]).astype(int)
+    recs = sub.recommendations.reindex(codes)
+    locked = codes.isin(locked_municipalities(plan, sub.recommendations, m["fylke"]))
+
+    access_ok = access_eligibility(access.reindex(codes), plan) | locked
+    ks = sub.ks
+    ks_excluded = codes.isin(ks.exclusions.index) if ks is not None else np.zeros(len(codes), bool)
+    excluded_by = pd.Series("", index=codes).where(access_ok, "access").where(~ks_excluded, "ks_exclusion")
+    min_request = pd.Series(plan.minimum_request, index=codes)
+    cap = pd.Series(np.nan, index=codes)
+    if ks is not None:
+        min_request.update(ks.minimum_exceptions.astype(int))
+        cap.update(ks.caps.astype(float))
+    health_cap = _health_cap(answers["complex_health_capacity"], plan.submissions.complex_health_share)
+
+    em = plan.unaccompanied_minors
+    em_capacity = answers["em_capacity"].fillna(0).astype(int)
     frame = pd.DataFrame({
         "fylke": m["fylke"],
-        "target": target.reindex(m.index),
-        "base_capacity": capacity["base_capacity"],
-        "extra_capacity": capacity["extra_capacity"],
-        "min_request": plan.minimum_request,
+        "target": target.reindex(codes),
+        "base_capacity": base,
+        "extra_capacity": extra,
+        "min_request": min_request.astype(int),
         "lower_bound": 0,
-        "eligible": eligible,
-        "recommended": np.nan,
-        "locked": False,
-    }, index=m.index)
-    minimum = county_minimum(frame["fylke"], frame["target"], capacity_upper(frame), plan.spread.min_county_share_of_target)
+        "eligible": access_ok & ~ks_excluded,
+        "recommended": recs["recommended"].astype(float),
+        "locked": locked,
+        "cap": cap,
+        "health_cap": health_cap,
+        "em_capacity": em_capacity,
+        "em_target": 0.0,
+        "previous": np.nan,
+        "excluded_by": excluded_by,
+        "decision": answers["decision"],
+        "recommended_em": recs["recommended_em"].astype(float),
+    }, index=codes)
+    em_need = em.municipal_persons if em is not None else 0
+    frame["em_target"] = em_targets(frame, em_need)
+    minimum = county_minimum(frame["fylke"], frame["target"], plan.spread.min_county_share_of_target)
     return ModelInputs(name=plan.name, need=plan.need_persons, granularity=plan.granularity_persons,
-                       municipalities=frame, county_minimum=minimum, penalties=plan.penalties)
+                       municipalities=frame, county_minimum=minimum, penalties=plan.penalties,
+                       em_need=em_need, em_minimum=em.minimum_request if em is not None else 0)
+
+
+def _health_cap(capacity: pd.Series, share: float) -> pd.Series:
+    """Most persons a municipality can take when a share of them has complex
+    health needs: floor(capacity / share); NaN where no capacity was stated."""
+    if share <= 0:
+        return pd.Series(np.nan, index=capacity.index)
+    return np.floor(capacity / share)
+
+
+def em_targets(frame: pd.DataFrame, em_need: int) -> pd.Series:
+    """EM target: the county's EM recommendation where given, else the EM need
+    spread over EM-capable municipalities in proportion to their targets."""
+    capable = (frame["em_capacity"] > 0) & frame["eligible"]
+    weights = frame["target"].where(capable, 0.0)
+    spread = em_need * weights / weights.sum() if weights.sum() > 0 else weights
+    return frame["recommended_em"].where(frame["recommended_em"].notna() & capable, spread).astype(float)

@@ -31,8 +31,9 @@ class PlanData:
         larger is better.
     adjacency
         columns ``a``, ``b``, ``kind`` (``border``, ``point``, ``water``,
-        ``ferry``), ``extra_minutes`` (crossing penalty): the links of the
-        transport network.
+        ``ferry``), ``fixed_minutes`` (a ferry route's crossing minutes, NaN
+        for other kinds): the links of the transport network
+        (``optimiser.network``).
     """
 
     municipalities: pd.DataFrame
@@ -43,3 +44,41 @@ class PlanData:
     @property
     def codes(self) -> pd.Index:
         return self.municipalities.index
+
+
+@dataclass(frozen=True)
+class KsInput:
+    """KS (the municipalities' association): agreement and hard adjustments.
+
+    caps: persons, per kommunenummer (hard upper limits).
+    exclusions: reason per kommunenummer (never asked).
+    minimum_exceptions: minimum request per kommunenummer replacing the
+    plan's minimum (the minimum-10 rule as KS agreed to bend it).
+    """
+
+    agrees: bool
+    reference: str
+    date: str
+    caps: pd.Series
+    exclusions: pd.Series
+    minimum_exceptions: pd.Series
+
+
+@dataclass(frozen=True)
+class Submissions:
+    """What the county authorities, KS and the municipalities sent for a plan.
+
+    recommendations: index kommunenummer; ``recommended`` (persons, NaN = no
+      recommendation), ``recommended_em`` (unaccompanied minors, NaN), ``reason``.
+    answers: index kommunenummer (only those that answered); ``decision``
+      (vedtak, NaN if not yet decided), ``base_capacity``, ``extra_capacity``
+      (volunteered if the need grows), ``complex_health_capacity``,
+      ``em_capacity``.
+    illustrative: True when the files are illustrative stand-ins, not real
+      submissions (the run and its outputs say so).
+    """
+
+    recommendations: pd.DataFrame
+    ks: KsInput | None
+    answers: pd.DataFrame
+    illustrative: bool = False

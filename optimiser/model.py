@@ -13,20 +13,25 @@ Variables:
     d+_m, d-_m >= 0      deviation from the target
     r+_m, r-_m >= 0      deviation from the county recommendation (where given)
     k_m in Z>=0   x_m / g when the granularity g > 1
+    y_m in Z>=0, z_m in {0,1}  unaccompanied-minor request and "asked for EM"
+    f+_m, f-_m >= 0      deviation of y_m from its EM target
+    c+_m, c-_m >= 0      change against the earlier plan (re-plans)
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import pulp
 
 from optimiser.plan import Penalties
 
-# Columns ModelInputs.municipalities must carry.
+# Columns ModelInputs.municipalities must carry (see ModelInputs).
 MODEL_COLUMNS = (
     "fylke", "target", "base_capacity", "extra_capacity", "min_request",
-    "lower_bound", "eligible", "recommended", "locked",
+    "lower_bound", "eligible", "recommended", "locked", "cap", "health_cap",
+    "em_capacity", "em_target", "previous",
 )
 
 
@@ -38,11 +43,18 @@ class ModelInputs:
       target          N * target share (float)
       base_capacity   b_m;  extra_capacity: volunteered extra e̅_m
       min_request     L_m: 0 or at least this (the minimum-10 rule, or a KS exception)
-      lower_bound     l_m: already settled / decided (re-plans), or a lock
+      lower_bound     l_m: already settled / decided (re-plans)
       eligible        False: not asked (access rule, KS exclusion)
       recommended     county recommendation r_m, NaN where none
       locked          True: x_m == recommended
+      cap             KS cap (hard), NaN where none
+      health_cap      most persons the stated capacity for complex health
+                      needs allows (capacity / expected share), NaN where none
+      em_capacity     capacity for unaccompanied minors (0: not asked for EM)
+      em_target       EM target (persons, float)
+      previous        request in the earlier plan (re-plans), NaN otherwise
     county_minimum: index fylke, persons each county receives at least.
+    em_need: unaccompanied minors the municipalities receive in all.
     """
 
     name: str
@@ -51,6 +63,8 @@ class ModelInputs:
     municipalities: pd.DataFrame
     county_minimum: pd.Series
     penalties: Penalties = field(default_factory=Penalties)
+    em_need: int = 0
+    em_minimum: int = 0
 
     @property
     def upper(self) -> pd.Series:
@@ -58,8 +72,12 @@ class ModelInputs:
 
 
 def capacity_upper(frame: pd.DataFrame) -> pd.Series:
-    """Largest request each municipality can be given: b_m + e̅_m if eligible, else 0."""
-    return (frame["base_capacity"] + frame["extra_capacity"]).where(frame["eligible"], 0).astype(int)
+    """Largest request each municipality can be given: min(b + e̅, KS cap,
+    health cap) if eligible, else 0."""
+    upper = (frame["base_capacity"] + frame["extra_capacity"]).astype(float)
+    for limit in ("cap", "health_cap"):
+        upper = upper.where(frame[limit].isna(), np.minimum(upper, frame[limit]))
+    return upper.where(frame["eligible"], 0).astype(int)
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,12 @@ class ModelVars:
     rplus: pd.Series
     rminus: pd.Series
     k: pd.Series | None
+    y: pd.Series
+    z: pd.Series
+    fplus: pd.Series
+    fminus: pd.Series
+    cplus: pd.Series
+    cminus: pd.Series
 
 
 def build_model(inputs: ModelInputs) -> tuple[pulp.LpProblem, ModelVars]:
@@ -82,36 +106,45 @@ def build_model(inputs: ModelInputs) -> tuple[pulp.LpProblem, ModelVars]:
     add_minimum_size(prob, v, inputs)
     add_capacity(prob, v, inputs)
     add_extra_capacity_tier(prob, v, inputs)
+    add_ks_caps(prob, v, inputs)
+    add_complex_health(prob, v, inputs)
     add_lower_bounds(prob, v, inputs)
     add_locks(prob, v, inputs)
     add_granularity(prob, v, inputs)
     add_county_spread(prob, v, inputs)
+    add_unaccompanied_minors(prob, v, inputs)
     add_target_deviation(prob, v, inputs)
     add_recommendation_deviation(prob, v, inputs)
+    add_change_from_previous(prob, v, inputs)
     set_objective(prob, v, inputs)
     return prob, v
+
+
+def _vars(prefix: str, index, **kw) -> pd.Series:
+    return pd.Series({c: pulp.LpVariable(f"{prefix}_{c}", **kw) for c in index}, dtype=object)
 
 
 def make_vars(inputs: ModelInputs) -> ModelVars:
     m = inputs.municipalities
     codes = m.index
     upper = inputs.upper
-    has_rec = m["recommended"].notna()
-
-    def series(prefix, index, **kw):
-        return pd.Series({c: pulp.LpVariable(f"{prefix}_{c}", **kw) for c in index}, dtype=object)
-
+    has_rec = codes[m["recommended"].notna()]
+    em = codes[(m["em_capacity"] > 0) & m["eligible"]] if inputs.em_need > 0 else codes[:0]
+    has_prev = codes[m["previous"].notna()]
     x = pd.Series({c: pulp.LpVariable(f"x_{c}", lowBound=0, upBound=int(upper[c]), cat=pulp.LpInteger)
                    for c in codes}, dtype=object)
-    s = series("s", codes, cat=pulp.LpBinary)
     e = pd.Series({c: pulp.LpVariable(f"e_{c}", lowBound=0, upBound=int(m.at[c, "extra_capacity"]))
                    for c in codes}, dtype=object)
-    k = series("k", codes, lowBound=0, cat=pulp.LpInteger) if inputs.granularity > 1 else None
+    y = pd.Series({c: pulp.LpVariable(f"y_{c}", lowBound=0, upBound=int(m.at[c, "em_capacity"]), cat=pulp.LpInteger)
+                   for c in em}, dtype=object)
     return ModelVars(
-        x=x, s=s, e=e,
-        dplus=series("dplus", codes, lowBound=0), dminus=series("dminus", codes, lowBound=0),
-        rplus=series("rplus", codes[has_rec], lowBound=0), rminus=series("rminus", codes[has_rec], lowBound=0),
-        k=k,
+        x=x, s=_vars("s", codes, cat=pulp.LpBinary), e=e,
+        dplus=_vars("dplus", codes, lowBound=0), dminus=_vars("dminus", codes, lowBound=0),
+        rplus=_vars("rplus", has_rec, lowBound=0), rminus=_vars("rminus", has_rec, lowBound=0),
+        k=_vars("k", codes, lowBound=0, cat=pulp.LpInteger) if inputs.granularity > 1 else None,
+        y=y, z=_vars("z", em, cat=pulp.LpBinary),
+        fplus=_vars("fplus", em, lowBound=0), fminus=_vars("fminus", em, lowBound=0),
+        cplus=_vars("cplus", has_prev, lowBound=0), cminus=_vars("cminus", has_prev, lowBound=0),
     )
 
 
@@ -135,18 +168,32 @@ def add_minimum_size(prob, v: ModelVars, inputs: ModelInputs) -> None:
 
 def add_capacity(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """x_m <= (b_m + e̅_m) * s_m: capacity to scale, and x_m = 0 unless asked."""
-    upper = inputs.upper
-    for c in inputs.municipalities.index:
-        prob += v.x[c] <= int(upper[c]) * v.s[c], f"capacity:{c}"
+    m = inputs.municipalities
+    total = (m["base_capacity"] + m["extra_capacity"]).where(m["eligible"], 0)
+    for c in m.index:
+        prob += v.x[c] <= int(total[c]) * v.s[c], f"capacity:{c}"
 
 
 def add_extra_capacity_tier(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """x_m - e_m <= b_m: persons beyond base capacity come from volunteered extra."""
     m = inputs.municipalities
-    for c in m.index[m["extra_capacity"] > 0]:
-        prob += v.x[c] - v.e[c] <= int(m.at[c, "base_capacity"]), f"extra_capacity_tier:{c}"
-    for c in m.index[m["extra_capacity"] <= 0]:
-        prob += v.x[c] <= int(m.at[c, "base_capacity"]), f"base_capacity:{c}"
+    for c in m.index:
+        prob += v.x[c] - v.e[c] <= int(m.at[c, "base_capacity"]), f"base_capacity:{c}"
+
+
+def add_ks_caps(prob, v: ModelVars, inputs: ModelInputs) -> None:
+    """x_m <= cap_m: KS's caps are hard limits."""
+    m = inputs.municipalities
+    for c in m.index[m["cap"].notna()]:
+        prob += v.x[c] <= int(m.at[c, "cap"]), f"ks_cap:{c}"
+
+
+def add_complex_health(prob, v: ModelVars, inputs: ModelInputs) -> None:
+    """x_m <= health_cap_m: the expected persons with complex health needs
+    (share * x_m) never exceed the municipality's stated capacity for them."""
+    m = inputs.municipalities
+    for c in m.index[m["health_cap"].notna()]:
+        prob += v.x[c] <= int(m.at[c, "health_cap"]), f"complex_health:{c}"
 
 
 def add_lower_bounds(prob, v: ModelVars, inputs: ModelInputs) -> None:
@@ -180,6 +227,20 @@ def add_county_spread(prob, v: ModelVars, inputs: ModelInputs) -> None:
             prob += pulp.lpSum(v.x[members]) >= int(minimum), f"county_spread:{county}"
 
 
+def add_unaccompanied_minors(prob, v: ModelVars, inputs: ModelInputs) -> None:
+    """sum y_m = EM need; L_em z_m <= y_m <= em_capacity_m z_m; y_m <= x_m."""
+    if inputs.em_need <= 0:
+        return
+    prob += pulp.lpSum(v.y) == inputs.em_need, "em_quota:NO"
+    m = inputs.municipalities
+    for c in v.y.index:
+        prob += v.y[c] <= int(m.at[c, "em_capacity"]) * v.z[c], f"em_capacity:{c}"
+        if inputs.em_minimum > 0:
+            prob += v.y[c] >= inputs.em_minimum * v.z[c], f"em_minimum:{c}"
+        prob += v.y[c] <= v.x[c], f"em_inside_total:{c}"
+        prob += v.y[c] - v.fplus[c] + v.fminus[c] == float(m.at[c, "em_target"]), f"em_target_deviation:{c}"
+
+
 def add_target_deviation(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """x_m - target_m = d+_m - d-_m."""
     target = inputs.municipalities["target"]
@@ -194,23 +255,45 @@ def add_recommendation_deviation(prob, v: ModelVars, inputs: ModelInputs) -> Non
         prob += v.x[c] - v.rplus[c] + v.rminus[c] == float(rec[c]), f"recommendation_deviation:{c}"
 
 
+def add_change_from_previous(prob, v: ModelVars, inputs: ModelInputs) -> None:
+    """x_m - previous_m = c+_m - c-_m (re-plans: disruption against the earlier plan)."""
+    previous = inputs.municipalities["previous"]
+    for c in v.cplus.index:
+        prob += v.x[c] - v.cplus[c] + v.cminus[c] == float(previous[c]), f"change_from_previous:{c}"
+
+
 def set_objective(prob, v: ModelVars, inputs: ModelInputs) -> None:
-    """min sum deviation + extra-capacity penalty + recommendation penalty + tie-break."""
+    """min deviation + extra-capacity penalty + recommendation penalty
+    + EM deviation + change and newly-asked penalties (re-plans) + tie-break."""
     p = inputs.penalties
+    m = inputs.municipalities
     n = len(v.x)
     # Distinct coefficients in [t, 2t): equal-cost optima resolve the same way every run.
     tie = [p.tie_break * (1 + i / n) * v.x.iloc[i] for i in range(n)]
+    not_asked_before = v.cplus.index[m.loc[v.cplus.index, "previous"] == 0]
     prob += (
         p.deviation_from_target * (pulp.lpSum(v.dplus) + pulp.lpSum(v.dminus))
         + p.extra_capacity * pulp.lpSum(v.e)
         + p.deviation_from_recommendation * (pulp.lpSum(v.rplus) + pulp.lpSum(v.rminus))
+        + p.deviation_from_target * (pulp.lpSum(v.fplus) + pulp.lpSum(v.fminus))
+        + p.change_from_previous * (pulp.lpSum(v.cplus) + pulp.lpSum(v.cminus))
+        + p.newly_asked * pulp.lpSum(v.s[not_asked_before])
         + pulp.lpSum(tie)
     )
 
 
 def requests(v: ModelVars) -> pd.Series:
     """The integer request per municipality from a solved model."""
-    return v.x.map(lambda var: int(round(var.varValue or 0))).astype(int).rename("request")
+    return _values(v.x).rename("request")
+
+
+def em_requests(v: ModelVars, index: pd.Index) -> pd.Series:
+    """The integer unaccompanied-minor request per municipality (0 where none)."""
+    return _values(v.y).reindex(index, fill_value=0).astype(int).rename("em_request")
+
+
+def _values(variables: pd.Series) -> pd.Series:
+    return variables.map(lambda var: int(round(var.varValue or 0))).astype(int)
 
 
 def _safe(name: str) -> str:

@@ -59,8 +59,15 @@ class Penalties:
     """Objective weights, per person unless stated."""
 
     deviation_from_target: float = 1.0
-    extra_capacity: float = 2.0
+    # Must exceed 2 * (deviation_from_target + deviation_from_recommendation):
+    # then no person is drawn from extra capacity while an asked municipality
+    # has base room left (moving that person changes the deviations by at most that).
+    extra_capacity: float = 4.0
     deviation_from_recommendation: float = 0.5
+    # Re-plans: per person changed against the earlier plan, and per
+    # municipality asked that was not asked before.
+    change_from_previous: float = 0.2
+    newly_asked: float = 50.0
     # Tie-breaker: municipality i (of n, in code order) adds tie_break * (1 + i/n) per person.
     tie_break: float = 1e-4
 
@@ -70,7 +77,7 @@ class SolverConfig:
     name: str = "highs"
     fallback: str | None = "cbc"
     time_limit_seconds: float = 60.0
-    mip_rel_gap: float = 0.0
+    mip_rel_gap: float = 1e-5
     threads: int = 1
     require_optimal: bool = True
 

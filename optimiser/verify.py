@@ -24,8 +24,9 @@ class Violation:
         return asdict(self)
 
 
-def verify(inputs: ModelInputs, request: pd.Series) -> list[Violation]:
-    """All violations of the plan's hard rules by ``request`` (index kommunenummer)."""
+def verify(inputs: ModelInputs, request: pd.Series, em_request: pd.Series | None = None) -> list[Violation]:
+    """All violations of the plan's hard rules by ``request`` and ``em_request``
+    (unaccompanied minors), both indexed by kommunenummer."""
     m = inputs.municipalities
     x = request.reindex(m.index)
     out: list[Violation] = []
@@ -48,6 +49,10 @@ def verify(inputs: ModelInputs, request: pd.Series) -> list[Violation]:
                  "asked {x}, fewer than the minimum")
     cap = m["base_capacity"] + m["extra_capacity"]
     out += _each(x > cap, x, "capacity", lambda c: x[c] - cap[c], "request {x} above base + extra capacity")
+    out += _each(m["cap"].notna() & (x > m["cap"]), x, "ks_cap", lambda c: x[c] - m.at[c, "cap"],
+                 "request {x} above the KS cap")
+    out += _each(m["health_cap"].notna() & (x > m["health_cap"]), x, "complex_health",
+                 lambda c: x[c] - m.at[c, "health_cap"], "request {x} above what its complex-health capacity allows")
     out += _each(x < m["lower_bound"], x, "lower_bound", lambda c: m.at[c, "lower_bound"] - x[c],
                  "request {x} below what is settled or decided")
     locked = m["locked"] & (x != m["recommended"])
@@ -62,6 +67,25 @@ def verify(inputs: ModelInputs, request: pd.Series) -> list[Violation]:
         if got < minimum:
             out.append(Violation("county_spread", str(county), minimum - got,
                                  f"county receives {got:g}, at least {minimum} required"))
+    out += _verify_em(inputs, x, em_request)
+    return out
+
+
+def _verify_em(inputs: ModelInputs, x: pd.Series, em_request: pd.Series | None) -> list[Violation]:
+    m = inputs.municipalities
+    y = (em_request if em_request is not None else pd.Series(0, index=m.index)).reindex(m.index).fillna(0)
+    out = []
+    if float(y.sum()) != inputs.em_need:
+        out.append(Violation("em_quota", "NO", float(y.sum()) - inputs.em_need,
+                             f"EM requests sum to {y.sum():g}, the EM need is {inputs.em_need}"))
+    asked = y > 0
+    out += _each(asked & ~((m["em_capacity"] > 0) & m["eligible"]), y, "em_capable", lambda c: y[c],
+                 "asked for {x} unaccompanied minors without EM capacity")
+    out += _each(y > m["em_capacity"], y, "em_capacity", lambda c: y[c] - m.at[c, "em_capacity"],
+                 "EM request {x} above its EM capacity")
+    out += _each(asked & (y < inputs.em_minimum), y, "em_minimum", lambda c: inputs.em_minimum - y[c],
+                 f"EM request {{x}} below the EM minimum {inputs.em_minimum}")
+    out += _each(y > x, y, "em_inside_total", lambda c: y[c] - x[c], "EM request {x} larger than the total request")
     return out
 
 
@@ -75,4 +99,5 @@ def report(violations: list[Violation]) -> dict:
 
 
 RULES = ["complete", "integer", "national_need", "non_negative", "eligibility", "minimum_size", "capacity",
-         "lower_bound", "lock", "granularity", "county_spread"]
+         "ks_cap", "complex_health", "lower_bound", "lock", "granularity", "county_spread",
+         "em_quota", "em_capable", "em_capacity", "em_minimum", "em_inside_total"]

@@ -139,6 +139,13 @@ def _check_plan(plan: Plan, where: str) -> None:
         bad("solver.name", f"unknown solver {plan.solver.name!r}; use highs or cbc")
     if plan.solver.fallback not in (None, "highs", "cbc"):
         bad("solver.fallback", f"unknown solver {plan.solver.fallback!r}; use highs, cbc or null")
+    pen = plan.penalties
+    if pen.extra_capacity <= 2 * (pen.deviation_from_target + pen.deviation_from_recommendation):
+        bad("penalties.extra_capacity", f"must exceed 2 * (deviation_from_target + deviation_from_recommendation) "
+            f"= {2 * (pen.deviation_from_target + pen.deviation_from_recommendation):g}, or extra capacity may be "
+            "used while base capacity is left")
+    if plan.submissions.recommendation_mode not in ("soft", "lock"):
+        bad("submissions.recommendation_mode", "use soft or lock")
     if plan.network.reasonable_travel_minutes <= 0:
         bad("network.reasonable_travel_minutes", "must be positive")
 

@@ -1,0 +1,103 @@
+"""``python -m pipeline illustrate --plan 2022``: write illustrative submissions.
+
+The county recommendations, KS input and municipal answers for 2022 are not
+public.  This command writes stand-ins in the real format under
+``data/inputs/<plan>/``, every file marked ILLUSTRATIVE, by fixed rules from
+the real population and school data (no randomness):
+
+county recommendation  municipalities with an upper-secondary school of their
+    own: max(10, 5 * round(need * p^0.64 / sum p^0.64 / 5)), p = population on
+    1 January of the plan's population year; others: no recommendation.
+    EM recommendation: for the EM-capable (below), the municipal EM need
+    spread by population, at least 2.
+municipal answers  base capacity max(10, ceil(2.0 * p / 1000)); volunteered
+    extra ceil(1.0 * p / 1000); complex-health capacity ceil(base / 10);
+    EM capacity ceil(p / 20,000) where p >= 20,000 and the municipality has a
+    school, else empty; no decision yet.
+KS input  agrees; caps the largest municipality at 90 % of its county
+    recommendation; grants the smallest municipality with a school of its own
+    an exception to the minimum (5 instead of the plan's minimum).
+"""
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from pipeline.config import load_plan, plan_path
+from pipeline.inputs import plan_inputs_dir, read_plan_data
+
+HEADER = ("# ILLUSTRATIVE: not a real submission. Written by `python -m pipeline illustrate --plan {plan}` "
+          "from real population and school data by the rules in pipeline/illustrative.py.\n")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--plan", default="2022")
+    p.add_argument("--config-dir", default="config")
+    p.add_argument("--data-dir", default="data")
+
+
+def run(args: argparse.Namespace) -> int:
+    plan = load_plan(plan_path(args.plan, Path(args.config_dir)))
+    data = read_plan_data(plan, Path(args.data_dir))
+    folder = plan_inputs_dir(plan.name, Path(args.data_dir))
+    for name, text in illustrative_files(plan, data.municipalities).items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+    return 0
+
+
+def illustrative_files(plan, m: pd.DataFrame) -> dict[str, str]:
+    """File name (relative to data/inputs/<plan>/) -> text."""
+    pop = m["population"].astype(float)
+    has_school = m["schools"] > 0
+    share = pop ** 0.64 / (pop ** 0.64).sum()
+    recommended = np.maximum(10, 5 * np.round(plan.need_persons * share / 5)).astype(int)
+    base = np.maximum(10, np.ceil(2.0 * pop / 1000)).astype(int)
+    extra = np.ceil(1.0 * pop / 1000).astype(int)
+    em_capable = has_school & (pop >= 20_000)
+    em_capacity = np.ceil(pop / 20_000).astype(int).where(em_capable)
+    em_need = plan.unaccompanied_minors.municipal_persons if plan.unaccompanied_minors else 0
+    em_rec = np.maximum(2, np.round(em_need * pop.where(em_capable, 0) / pop[em_capable].sum())).where(em_capable)
+    em_rec = np.minimum(em_rec, em_capacity)
+
+    files = {}
+    for county, members in m.groupby("fylke").groups.items():
+        rows = pd.DataFrame({
+            "kommunenummer": members, "kommune": m.loc[members, "kommune"], "year": plan.year,
+            "recommended": recommended[members].where(has_school[members]).astype("Int64"),
+            "recommended_em": em_rec[members].astype("Int64"),
+            "reason": np.where(has_school[members], "illustrative: population rule", "illustrative: no school of its own"),
+        })
+        files[f"counties/{county}.csv"] = HEADER.format(plan=plan.name) + rows.to_csv(index=False, lineterminator="\n")
+    answers = pd.DataFrame({
+        "kommunenummer": m.index, "kommune": m["kommune"], "year": plan.year, "decision": pd.NA,
+        "base_capacity": base, "extra_capacity": extra,
+        "complex_health_capacity": np.ceil(base / 10).astype(int),
+        "em_capacity": em_capacity.astype("Int64"),
+    })
+    files["answers.csv"] = HEADER.format(plan=plan.name) + answers.to_csv(index=False, lineterminator="\n")
+
+    largest = pop.idxmax()
+    smallest_with_school = pop[has_school].idxmin()
+    ks = {
+        "illustrative": True,
+        "year": plan.year,
+        "agrees": True,
+        "reference": "ILLUSTRATIVE - not a real KS reference",
+        "date": f"{plan.year - 1}-10-01",
+        "caps": [{"kommunenummer": largest, "max_persons": int(math.floor(0.9 * recommended[largest])),
+                  "reason": "illustrative: housing market"}],
+        "exclusions": [],
+        "minimum_exceptions": [{"kommunenummer": smallest_with_school, "minimum": 5,
+                                "reason": "illustrative: small municipality, own school"}],
+    }
+    files["ks.yaml"] = ("# ILLUSTRATIVE: not a real KS input; see pipeline/illustrative.py\n"
+                        + yaml.safe_dump(ks, sort_keys=False, allow_unicode=True))
+    return files

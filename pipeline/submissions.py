@@ -1,0 +1,216 @@
+"""Read what the counties, KS and the municipalities send for a plan.
+
+Files under ``data/inputs/<plan>/`` (all optional; a plan without them uses
+the plan's default capacity rule and no recommendations):
+
+``counties/<fylkesnummer>.csv``  one per county authority (fylkeskommune):
+    kommunenummer,kommune,year,recommended,recommended_em,reason
+    ``recommended`` empty = no recommendation for that municipality.
+``ks.yaml``  KS's input: agreement, reference, date, caps, exclusions and
+    exceptions to the minimum request (see ``KsFile``).
+``answers.csv``  the municipalities' answers:
+    kommunenummer,kommune,year,decision,base_capacity,extra_capacity,
+    complex_health_capacity,em_capacity
+
+CSV files may start with ``#`` comment lines; a file whose first comment
+line starts with ``# ILLUSTRATIVE`` is an illustrative stand-in, and so is a
+``ks.yaml`` with ``illustrative: true``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from optimiser.assemble import locked_municipalities
+from optimiser.data import KsInput, Submissions
+from optimiser.plan import Plan
+from pipeline.config import build_dataclass
+from pipeline.errors import InputError
+from pipeline.inputs import plan_inputs_dir
+from pipeline.tables import Column, check_codes, fail_at, read_table
+
+ILLUSTRATIVE_MARK = "# ILLUSTRATIVE"
+
+
+@dataclass(frozen=True)
+class KsCap:
+    kommunenummer: str
+    max_persons: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class KsExclusion:
+    kommunenummer: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class KsMinimumException:
+    kommunenummer: str
+    minimum: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class KsFile:
+    year: int
+    agrees: bool
+    reference: str
+    date: str
+    caps: tuple[KsCap, ...] = ()
+    exclusions: tuple[KsExclusion, ...] = ()
+    minimum_exceptions: tuple[KsMinimumException, ...] = ()
+    illustrative: bool = False
+
+
+def read_submissions(plan: Plan, municipalities: pd.DataFrame, data_dir: Path) -> Submissions:
+    folder = plan_inputs_dir(plan.name, data_dir)
+    recs, recs_illustrative = _read_counties(plan, folder / "counties", municipalities)
+    ks, ks_illustrative = _read_ks(plan, folder / "ks.yaml", municipalities.index)
+    answers, answers_illustrative = _read_answers(plan, folder / "answers.csv", municipalities.index)
+    submissions = Submissions(recommendations=recs, ks=ks, answers=answers,
+                              illustrative=recs_illustrative or ks_illustrative or answers_illustrative)
+    _cross_check(plan, submissions, folder, municipalities["fylke"])
+    return submissions
+
+
+def _is_illustrative(path: Path) -> bool:
+    with path.open(encoding="utf-8") as handle:
+        return handle.readline().upper().startswith(ILLUSTRATIVE_MARK)
+
+
+def _check_year(path: Path, frame: pd.DataFrame, plan: Plan) -> None:
+    wrong = frame["year"] != plan.year
+    if wrong.any():
+        fail_at(path, frame, wrong, "year", f"file is for {frame['year'][wrong].iloc[0]}, the plan is for {plan.year}",
+                "use the file sent for this plan year")
+
+
+def _read_counties(plan: Plan, folder: Path, municipalities: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    columns = ["recommended", "recommended_em", "reason"]
+    empty = pd.DataFrame({"recommended": pd.Series(dtype=float), "recommended_em": pd.Series(dtype=float),
+                          "reason": pd.Series(dtype=str)}).rename_axis("kommunenummer")
+    if not folder.is_dir():
+        return empty, False
+    counties = set(municipalities["fylke"])
+    frames, illustrative, seen = [], False, {}
+    for path in sorted(folder.glob("*.csv")):
+        if path.stem not in counties:
+            raise InputError(str(path), f"no county with fylkesnummer {path.stem!r}",
+                             f"name county files by fylkesnummer: {', '.join(sorted(counties))}")
+        frame = read_table(path, [
+            Column("kommunenummer", "code"), Column("year", "int", minimum=2000),
+            Column("recommended", "int", required=False), Column("recommended_em", "int", required=False),
+            Column("reason", "text"),
+        ])
+        check_codes(frame, path, municipalities.index, complete=False)
+        _check_year(path, frame, plan)
+        wrong = municipalities.loc[frame["kommunenummer"], "fylke"].to_numpy() != path.stem
+        if wrong.any():
+            mask = pd.Series(wrong, index=frame.index)
+            code = frame["kommunenummer"][mask].iloc[0]
+            fail_at(path, frame, mask, "kommunenummer",
+                    f"{code} belongs to county {municipalities.at[code, 'fylke']}, not {path.stem}",
+                    "move the row to that county's file")
+        again = frame["kommunenummer"].isin(seen)
+        if again.any():
+            code = frame["kommunenummer"][again].iloc[0]
+            fail_at(path, frame, again, "kommunenummer", f"{code} is also recommended in {seen[code]}")
+        seen.update(dict.fromkeys(frame["kommunenummer"], path.name))
+        illustrative |= _is_illustrative(path)
+        frames.append(frame.set_index("kommunenummer")[columns])
+    if not frames:
+        return empty, False
+    recs = pd.concat(frames).sort_index()
+    recs["recommended"] = recs["recommended"].astype(float)
+    recs["recommended_em"] = recs["recommended_em"].astype(float)
+    return recs, illustrative
+
+
+def _read_ks(plan: Plan, path: Path, codes: pd.Index) -> tuple[KsInput | None, bool]:
+    if not path.is_file():
+        return None, False
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InputError(str(path), f"not valid YAML: {exc}".replace("\n", " ")) from exc
+    ks = build_dataclass(KsFile, raw if raw is not None else {}, str(path), "")
+    if ks.year != plan.year:
+        raise InputError(f"{path}:year", f"KS input is for {ks.year}, the plan is for {plan.year}")
+    for family in ("caps", "exclusions", "minimum_exceptions"):
+        seen = set()
+        for i, item in enumerate(getattr(ks, family)):
+            where = f"{path}:{family}[{i}].kommunenummer"
+            if item.kommunenummer not in codes:
+                raise InputError(where, f"unknown kommunenummer {item.kommunenummer!r}",
+                                 "use the 2020-2023 municipality codes as quoted text")
+            if item.kommunenummer in seen:
+                raise InputError(where, f"{item.kommunenummer} listed twice under {family}")
+            seen.add(item.kommunenummer)
+    for i, cap in enumerate(ks.caps):
+        if cap.max_persons < 0:
+            raise InputError(f"{path}:caps[{i}].max_persons", f"negative cap {cap.max_persons}")
+    for i, exc in enumerate(ks.minimum_exceptions):
+        if exc.minimum < 0:
+            raise InputError(f"{path}:minimum_exceptions[{i}].minimum", f"negative minimum {exc.minimum}")
+    return KsInput(
+        agrees=ks.agrees, reference=ks.reference, date=ks.date,
+        caps=pd.Series({c.kommunenummer: c.max_persons for c in ks.caps}, dtype="int64"),
+        exclusions=pd.Series({e.kommunenummer: e.reason for e in ks.exclusions}, dtype=str),
+        minimum_exceptions=pd.Series({e.kommunenummer: e.minimum for e in ks.minimum_exceptions}, dtype="int64"),
+    ), ks.illustrative
+
+
+ANSWER_COLUMNS = ["decision", "base_capacity", "extra_capacity", "complex_health_capacity", "em_capacity"]
+
+
+def _read_answers(plan: Plan, path: Path, codes: pd.Index) -> tuple[pd.DataFrame, bool]:
+    if not path.is_file():
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in ANSWER_COLUMNS}).rename_axis("kommunenummer"), False
+    frame = read_table(path, [
+        Column("kommunenummer", "code"), Column("year", "int", minimum=2000),
+        Column("decision", "int", required=False), Column("base_capacity", "int"),
+        Column("extra_capacity", "int"), Column("complex_health_capacity", "int", required=False),
+        Column("em_capacity", "int", required=False),
+    ])
+    check_codes(frame, path, codes, complete=False)
+    _check_year(path, frame, plan)
+    total = frame["base_capacity"] + frame["extra_capacity"]
+    too_many = frame["em_capacity"].fillna(0) > total
+    if too_many.any():
+        fail_at(path, frame, too_many, "em_capacity",
+                f"EM capacity {frame['em_capacity'][too_many].iloc[0]} is larger than the total capacity "
+                f"{total[too_many].iloc[0]} (base + extra)", "EM requests count inside the total")
+    answers = frame.set_index("kommunenummer")[ANSWER_COLUMNS].astype(float)
+    return answers, _is_illustrative(path)
+
+
+def _cross_check(plan: Plan, s: Submissions, folder: Path, fylke: pd.Series) -> None:
+    """Contradictions between files that no single file shows."""
+    if s.ks is None:
+        return
+    locked = locked_municipalities(plan, s.recommendations, fylke)
+    for i, (code, cap) in enumerate(s.ks.caps.items()):
+        if code in locked and s.recommendations.at[code, "recommended"] > cap:
+            raise InputError(f"{folder / 'ks.yaml'}:caps[{i}].max_persons",
+                             f"KS cap {cap} for {code} is below its locked county recommendation "
+                             f"{int(s.recommendations.at[code, 'recommended'])}",
+                             "unlock the recommendation or raise the cap")
+        if code in locked and code in s.ks.exclusions.index:
+            raise InputError(f"{folder / 'ks.yaml'}:exclusions", f"{code} is excluded by KS but its recommendation is locked")
+
+
+def submissions_summary(s: Submissions) -> dict:
+    """What the manifest says about the submissions a run used."""
+    return {
+        "illustrative": bool(s.illustrative),
+        "county_recommendations": int(s.recommendations["recommended"].notna().sum()),
+        "municipal_answers": int(len(s.answers)),
+        "ks": None if s.ks is None else {"agrees": s.ks.agrees, "reference": s.ks.reference, "date": s.ks.date,
+                                         "caps": len(s.ks.caps), "exclusions": len(s.ks.exclusions),
+                                         "minimum_exceptions": len(s.ks.minimum_exceptions)},
+    }
