@@ -14,8 +14,9 @@ municipal answers  base capacity max(10, ceil(2.0 * p / 1000)); volunteered
     extra ceil(1.0 * p / 1000); complex-health capacity ceil(base / 10);
     EM capacity ceil(p / 20,000) where p >= 20,000 and the municipality has a
     school, else empty; no decision yet.
-KS input  agrees; caps the largest municipality at 90 % of its county
-    recommendation; grants the smallest municipality with a school of its own
+KS input  agrees; caps the largest municipality in a county of several
+    municipalities at 90 % of its county recommendation (a cap on a county of
+    one municipality would fight the spread rule); grants the smallest municipality with a school of its own
     an exception to the minimum (5 instead of the plan's minimum).
 """
 from __future__ import annotations
@@ -84,7 +85,8 @@ def illustrative_files(plan, m: pd.DataFrame) -> dict[str, str]:
     })
     files["answers.csv"] = HEADER.format(plan=plan.name) + answers.to_csv(index=False, lineterminator="\n")
 
-    largest = pop.idxmax()
+    shared_county = m.groupby("fylke")["kommune"].transform("size") > 1
+    largest = pop[shared_county].idxmax()
     smallest_with_school = pop[has_school].idxmin()
     ks = {
         "illustrative": True,

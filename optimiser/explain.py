@@ -1,0 +1,128 @@
+"""Why each municipality got its number.
+
+Per municipality: the target and each criterion's contribution, the county
+recommendation and the deviation from it, the limits that bound, and the
+marginal value of one more place of capacity: the dual of the capacity
+limits in the LP that fixes every integer decision at its solved value
+(how much the objective would fall with one more place; 0 when capacity
+did not bind).
+"""
+from __future__ import annotations
+
+import pandas as pd
+import pulp
+
+from optimiser.criteria import Targets
+from optimiser.model import ModelInputs, build_model
+from optimiser.plan import Plan
+from optimiser.solve import solve
+
+CAPACITY_FAMILIES = ("capacity", "base_capacity", "ks_cap", "complex_health")
+LABELS = {
+    "population": "population", "centrality": "centrality", "upper_secondary": "upper-secondary access",
+    "labour_market": "labour market", "settlement_history": "settlement history",
+    "introduction_results": "introduction results", "employment": "employment",
+}
+
+
+def binding_limits(inputs: ModelInputs, request: pd.Series, em_request: pd.Series) -> pd.Series:
+    """Semicolon-separated names of the limits that hold with equality."""
+    m = inputs.municipalities
+    x = request.reindex(m.index).fillna(0)
+    asked = x > 0
+    rules = {
+        "access rule": (m["excluded_by"] == "access"),
+        "KS exclusion": (m["excluded_by"] == "ks_exclusion"),
+        "minimum size": asked & (x == m["min_request"]),
+        "base capacity": asked & (x == m["base_capacity"]),
+        "extra capacity": asked & (m["extra_capacity"] > 0) & (x == m["base_capacity"] + m["extra_capacity"]),
+        "KS cap": m["cap"].notna() & (x == m["cap"]),
+        "complex-health capacity": m["health_cap"].notna() & (x == m["health_cap"]),
+        "settled or decided": (m["lower_bound"] > 0) & (x == m["lower_bound"]),
+        "locked recommendation": m["locked"],
+        "EM capacity": (m["em_capacity"] > 0) & (em_request.reindex(m.index).fillna(0) == m["em_capacity"]),
+    }
+    frame = pd.DataFrame(rules)
+    return frame.apply(lambda row: "; ".join(name for name, hit in row.items() if hit), axis=1)
+
+
+def capacity_marginal_value(inputs: ModelInputs, request: pd.Series, em_request: pd.Series,
+                            solvers: list) -> pd.Series:
+    """Objective decrease per extra place of capacity, with integer decisions fixed."""
+    prob, v = build_model(inputs)
+    asked = request.reindex(inputs.municipalities.index).fillna(0) > 0
+    for c, var in v.s.items():
+        var.cat = pulp.LpContinuous
+        var.lowBound = var.upBound = int(asked[c])
+    for var in list(v.x) + list(v.y) + list(v.z) + (list(v.k) if v.k is not None else []):
+        var.cat = pulp.LpContinuous
+    em_asked = em_request.reindex(v.z.index).fillna(0) > 0
+    for c, var in v.z.items():
+        var.lowBound = var.upBound = int(em_asked[c])
+    if v.k is not None:
+        for c, var in v.k.items():
+            var.lowBound = var.upBound = int(request[c]) // inputs.granularity
+    result = solve(prob, solvers)
+    value = pd.Series(0.0, index=inputs.municipalities.index)
+    if not result.status.has_solution:
+        return value * float("nan")
+    for name, con in prob.constraints.items():
+        rule, _, key = name.partition(":")
+        if rule in CAPACITY_FAMILIES and con.pi is not None:
+            # A <= limit in a minimisation has pi <= 0; one more place lowers the objective by -pi.
+            value[key] += -float(con.pi)
+    return value.round(6) + 0.0
+
+
+def explain(plan: Plan, targets: Targets, inputs: ModelInputs, allocation: pd.DataFrame,
+            marginal: pd.Series) -> pd.DataFrame:
+    """explain.csv: one row per municipality with a plain sentence."""
+    a = allocation.set_index("kommunenummer")
+    m = inputs.municipalities
+    contributions = targets.frame[[c for c in targets.frame.columns if c.startswith("contribution_")]]
+    binding = binding_limits(inputs, a["request"], a["em_request"])
+    frame = pd.DataFrame({
+        "kommune": a["kommune"],
+        "request": a["request"],
+        "em_request": a["em_request"],
+        "target": targets.frame["target"].round(3),
+    }).join(contributions.round(3))
+    frame["recommended"] = m["recommended"].astype("Int64")
+    frame["deviation_from_recommended"] = (a["request"] - m["recommended"]).astype("Int64")
+    frame["binding"] = binding
+    frame["capacity_marginal_value"] = marginal.reindex(frame.index)
+    frame["sentence"] = [
+        _sentence(code, row, plan, contributions.loc[code]) for code, row in frame.iterrows()
+    ]
+    return frame.reset_index()
+
+
+def _sentence(code: str, row: pd.Series, plan: Plan, contributions: pd.Series) -> str:
+    name = f"{row['kommune']} ({code})"
+    parts = sorted(((value, key.removeprefix("contribution_")) for key, value in contributions.items()), reverse=True)
+    why = ", ".join(f"{LABELS.get(key, key)} {value:.1f}" for value, key in parts if value >= 0.05)
+    target = f"target {row['target']:.1f} persons ({why})"
+    if row["request"] == 0:
+        reason = row["binding"] or "its target is too small to justify the minimum request"
+        reason = reason.replace("access rule", f"no upper-secondary school within "
+                                f"{plan.network.reasonable_travel_minutes:g} minutes (access rule)")
+        return f"{name} is not asked: {reason}; {target}."
+    text = f"{name} is asked to settle {row['request']} persons"
+    if row["em_request"] > 0:
+        text += f", of whom {row['em_request']} unaccompanied minors"
+    text += f"; {target}"
+    if pd.notna(row["recommended"]):
+        text += f"; the county recommended {row['recommended']} ({row['deviation_from_recommended']:+d})"
+    text += f"; bound by: {row['binding']}" if row["binding"] else "; no limit bound"
+    if row["capacity_marginal_value"] > 1e-6:
+        text += f"; one more place of capacity would improve the plan by {row['capacity_marginal_value']:.2f}"
+    return text + "."
+
+
+def markdown(frame: pd.DataFrame, plan: Plan) -> str:
+    """explain.md: a heading and one sentence per municipality, in code order."""
+    lines = [f"# Why each municipality got its number: plan {plan.name}", "",
+             f"National need {plan.need_persons} persons. Targets are in persons; each criterion's "
+             "contribution is in brackets. 'Bound by' names the limits that hold with equality.", ""]
+    lines += [f"- {sentence}" for sentence in frame["sentence"]]
+    return "\n".join(lines) + "\n"
