@@ -11,6 +11,7 @@ import sys
 
 COMMANDS = {
     "allocate": ("pipeline.cli_allocate", "plan the requests for config/<plan>.yaml"),
+    "audit": ("pipeline.audit", "re-check a stored run from its files alone"),
 }
 
 

@@ -1,0 +1,239 @@
+"""``python -m pipeline audit``: a fresh run passes; every kind of tampering fails
+with a line naming what differs (file, municipality, objective)."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline.__main__ import main
+from pipeline.run import RunOptions, build
+
+ALVER = "4631"
+
+
+@pytest.fixture(scope="module")
+def stored_run(tmp_path_factory) -> Path:
+    """The real 2022 plan, run once for the module (inputs read from data/ as `make allocate` does)."""
+    out = tmp_path_factory.mktemp("audit-out")
+    assert build(RunOptions(plan="2022", out_dir=out, quiet=True)) == 0
+    return out / "2022"
+
+
+@pytest.fixture
+def run_copy(stored_run, tmp_path) -> Path:
+    folder = tmp_path / "run"
+    shutil.copytree(stored_run, folder)
+    return folder
+
+
+def audit(folder: Path, capsys, *extra: str) -> tuple[int, list[str], str]:
+    status = main(["audit", "--run", str(folder), *extra])
+    captured = capsys.readouterr()
+    return status, captured.out.splitlines(), captured.err
+
+
+def failures(lines: list[str]) -> list[str]:
+    return [line for line in lines if line.startswith("audit: FAIL")]
+
+
+def manifest(folder: Path) -> dict:
+    return json.loads((folder / "manifest.json").read_text())
+
+
+def edit_manifest(folder: Path, **changes) -> None:
+    (folder / "manifest.json").write_text(json.dumps(manifest(folder) | changes))
+
+
+def allocation_line(folder: Path, code: str) -> tuple[int, list[str], list[str]]:
+    """(index among the file's lines, header, fields) of one municipality's row in allocation.csv."""
+    lines = (folder / "allocation.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    for i, line in enumerate(lines):
+        if line.startswith(code + ","):
+            return i, header, line.split(",")
+    raise AssertionError(f"{code} not in allocation.csv")
+
+
+def set_request(folder: Path, code: str, value: str) -> int:
+    """Write ``value`` as the request of ``code``; return the request it had."""
+    path = folder / "allocation.csv"
+    lines = path.read_text().splitlines()
+    i, header, fields = allocation_line(folder, code)
+    col = header.index("request")
+    old = int(fields[col])
+    fields[col] = value
+    lines[i] = ",".join(fields)
+    path.write_text("\n".join(lines) + "\n")
+    return old
+
+
+def test_audit_passes_on_a_fresh_run_with_extra_files(run_copy, capsys):
+    (run_copy / "letters").mkdir()
+    (run_copy / "letters" / "4631.txt").write_text("letter\n")
+    (run_copy / "report.html").write_text("<html></html>\n")
+    status, lines, _ = audit(run_copy, capsys)
+    assert status == 0, lines
+    assert failures(lines) == []
+    for what in ("input hashes", "code hash", "verify", "verify.json agrees",
+                 "allocation.csv equals the re-solved model.mps", "objective"):
+        assert any(line.startswith(f"audit: {what}") and line.endswith("... ok") for line in lines), what
+    assert " passed (" in lines[-1]
+
+
+def test_audit_one_digit_edit_names_the_municipality(run_copy, capsys):
+    _, header, fields = allocation_line(run_copy, ALVER)
+    old = int(fields[header.index("request")])
+    # Change the last digit only: 30 -> 31, 28 -> 29 ...
+    new = old - old % 10 + (old % 10 + 1) % 10
+    set_request(run_copy, ALVER, str(new))
+    status, lines, _ = audit(run_copy, capsys)
+    assert status == 1
+    assert f"audit: FAIL allocation.csv: {ALVER} Alver request {new} but the stored model solves to {old}" in lines
+    assert any(line.startswith("audit: FAIL verify: national_need") for line in failures(lines))
+    assert any(line.startswith("audit: FAIL verify.json: records ok=true") for line in lines)
+    assert any(line.startswith("audit: FAIL county.csv: county 46 ") for line in lines)
+    assert "FAILED" in lines[-1]
+
+
+def test_audit_edit_to_an_em_request_names_the_municipality(run_copy, capsys):
+    _, header, fields = allocation_line(run_copy, "0301")
+    if "em_request" not in header:
+        pytest.skip("this run has no unaccompanied-minor sub-quota")
+    col = header.index("em_request")
+    old = int(fields[col])
+    fields[col] = str(old + 1)
+    path = run_copy / "allocation.csv"
+    lines = [",".join(fields) if line.startswith("0301,") else line for line in path.read_text().splitlines()]
+    path.write_text("\n".join(lines) + "\n")
+    status, out, _ = audit(run_copy, capsys)
+    assert status == 1
+    assert f"audit: FAIL allocation.csv: 0301 Oslo em_request {old + 1} but the stored model solves to {old}" in out
+
+
+def test_audit_reads_the_need_a_replan_records_in_the_manifest(run_copy, capsys):
+    need = manifest(run_copy)["need"]
+    edit_manifest(run_copy, need=need + 7)
+    status, lines, _ = audit(run_copy, capsys)
+    assert status == 1
+    assert any(line.startswith("audit: FAIL verify: national_need at NO: ") and f"the need is {need + 7}" in line
+               for line in lines)
+
+
+def test_audit_non_integer_request_names_file_row_and_field(run_copy, capsys):
+    i, _, _ = allocation_line(run_copy, ALVER)
+    set_request(run_copy, ALVER, "30.5")
+    status, lines, _ = audit(run_copy, capsys)
+    assert status == 1
+    assert any(line.startswith(f"audit: FAIL run tables: {run_copy / 'allocation.csv'}:{i + 1}:request: "
+                               "not a whole number") for line in lines), lines
+
+
+def test_audit_missing_municipality_row_fails(run_copy, capsys):
+    i, _, _ = allocation_line(run_copy, ALVER)
+    path = run_copy / "allocation.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(lines[:i] + lines[i + 1:]) + "\n")
+    status, out, _ = audit(run_copy, capsys)
+    assert status == 1
+    assert f"audit: FAIL allocation.csv: no row for {ALVER} (parameters.csv has one)" in out
+
+
+def test_audit_changed_input_file_names_the_file(stored_run, capsys, tmp_path, monkeypatch):
+    recorded = manifest(stored_run)["inputs"]
+    assert recorded and all(not Path(name).is_absolute() for name in recorded)
+    # The audit reads relative input paths from the folder it runs in: give it a copy of the project's inputs.
+    for top in ("data", "config"):
+        shutil.copytree(Path(top), tmp_path / top)
+    monkeypatch.chdir(tmp_path)
+    status, lines, _ = audit(stored_run, capsys)
+    assert status == 0, lines
+
+    population = next(name for name in recorded if "population" in name)
+    path = Path(population)
+    path.write_text(path.read_text().replace("697010", "697011", 1))
+    Path(next(name for name in recorded if name.endswith(".yaml"))).unlink()
+    status, lines, _ = audit(stored_run, capsys)
+    assert status == 1
+    bad = [line for line in failures(lines) if line.startswith("audit: FAIL input: ")]
+    assert len(bad) == 2
+    assert any(line.startswith(f"audit: FAIL input: {population} has changed since the run") for line in bad)
+    assert any(line.startswith("audit: FAIL input: config/2022.yaml is missing") for line in bad)
+
+
+def test_audit_manifest_objective_edit_fails_naming_the_objective(run_copy, capsys):
+    recorded = manifest(run_copy)["objective"]
+    edit_manifest(run_copy, objective=recorded + 1.0)
+    status, lines, _ = audit(run_copy, capsys)
+    assert status == 1
+    assert failures(lines) == [f"audit: FAIL objective: manifest.json records {recorded + 1.0:.6f} "
+                               f"but model.mps re-solves to {recorded:.6f}"]
+
+
+def test_audit_tampered_model_file_fails(run_copy, capsys):
+    path = run_copy / "model.mps"
+    text = path.read_text()
+    need = manifest(run_copy)["need"]
+    row = f"    RHS       national_need:NO   {float(need):.12e}\n"
+    assert row in text
+    path.write_text(text.replace(row, f"    RHS       national_need:NO   {float(need + 50):.12e}\n"))
+    status, lines, _ = audit(run_copy, capsys)
+    assert status == 1
+    bad = failures(lines)
+    assert any("but the stored model solves to" in line for line in bad)
+    assert any(line.startswith("audit: FAIL objective: manifest.json records ") for line in bad)
+
+
+def test_audit_tampered_model_objective_fails(run_copy, capsys):
+    """Doubling one objective coefficient changes the optimum the model file gives."""
+    path = run_copy / "model.mps"
+    lines = path.read_text().splitlines(keepends=True)
+    i = next(i for i, line in enumerate(lines) if line.split()[:2] == ["dminus_0301", "OBJ"]
+             or line.split()[:2] == ["dplus_0301", "OBJ"])
+    coefficient = float(lines[i].split()[2])
+    lines[i] = lines[i].replace(f"{coefficient:.12e}", f"{coefficient * 100:.12e}")
+    path.write_text("".join(lines))
+    status, out, _ = audit(run_copy, capsys)
+    assert status == 1
+    assert any(line.startswith("audit: FAIL objective: manifest.json records ") for line in failures(out))
+
+
+def test_audit_stored_verify_report_must_pass(run_copy, capsys):
+    report = json.loads((run_copy / "verify.json").read_text())
+    (run_copy / "verify.json").write_text(json.dumps(report | {"ok": False}))
+    status, lines, _ = audit(run_copy, capsys)
+    assert status == 1
+    assert failures(lines) == ["audit: FAIL verify.json: records ok=False; a published run must pass its own check"]
+
+
+def test_audit_code_hash_is_a_warning_unless_strict(run_copy, capsys):
+    edit_manifest(run_copy, code_sha256="0" * 64)
+    status, lines, _ = audit(run_copy, capsys)
+    assert status == 0
+    assert any(line.startswith("audit: WARNING code: ") for line in lines)
+    status, lines, _ = audit(run_copy, capsys, "--strict")
+    assert status == 1
+    assert failures(lines) and failures(lines)[0].startswith("audit: FAIL code: ")
+
+
+def test_audit_missing_run_or_manifest_exits_2(run_copy, capsys, tmp_path):
+    status, lines, err = audit(tmp_path / "nowhere", capsys)
+    assert status == 2 and lines == []
+    assert "run folder not found" in err
+    (run_copy / "manifest.json").unlink()
+    status, _, err = audit(run_copy, capsys)
+    assert status == 2
+    assert f"{run_copy / 'manifest.json'}: manifest not found" in err
+    (run_copy / "manifest.json").write_text("{not json")
+    status, _, err = audit(run_copy, capsys)
+    assert status == 2
+    assert "cannot be read as JSON" in err
+
+
+def test_audit_missing_run_file_fails(run_copy, capsys):
+    (run_copy / "county_minimum.csv").unlink()
+    status, lines, _ = audit(run_copy, capsys)
+    assert status == 1
+    assert f"audit: FAIL run folder: {run_copy / 'county_minimum.csv'} is listed in manifest.json but missing" in lines
