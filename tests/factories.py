@@ -7,14 +7,18 @@ the model grows a column, add its neutral default to ``DEFAULTS`` here.
 
 ``make_plan`` and ``make_plan_data`` build a ``Plan`` and a ``PlanData`` for
 tests that go through ``optimiser.criteria`` or ``optimiser.allocate``.
+``write_config`` writes a changed copy of a real plan file for pipeline tests.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
-from typing import Sequence
+from pathlib import Path
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from optimiser import model
 from optimiser.data import PlanData
@@ -143,6 +147,19 @@ def make_access(data: PlanData, minutes_to_school: Sequence[float] | float = 0.0
     reach = (list(reachable_population) if reachable_population is not None
              else data.municipalities["population"].astype(float).tolist())
     return pd.DataFrame({"minutes_to_school": minutes, "reachable_population": reach}, index=index, dtype=float)
+
+
+def write_config(folder: Path, change: Callable[[dict], None] | None = None, plan: str = "2022",
+                 source: Path = Path("config")) -> Path:
+    """Copy ``<source>/<plan>.yaml`` into ``folder`` after ``change(raw)`` edits the parsed YAML."""
+    raw = copy.deepcopy(yaml.safe_load((Path(source) / f"{plan}.yaml").read_text(encoding="utf-8")))
+    if change is not None:
+        change(raw)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{plan}.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
 
 
 def replace(obj, **changes):

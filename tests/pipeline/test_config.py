@@ -3,21 +3,16 @@ file and the key path; through the CLI the exit status is 2 and nothing is
 written under ``<out>/<plan>/``."""
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import pytest
-import yaml
 
 from pipeline.__main__ import main
 from pipeline.config import load_plan
 from pipeline.errors import InputError
+from tests.factories import write_config
 
 REAL_CONFIG = Path("config/2022.yaml")
-
-
-def real_raw() -> dict:
-    return yaml.safe_load(REAL_CONFIG.read_text(encoding="utf-8"))
 
 
 def _unknown_top(raw):
@@ -68,15 +63,6 @@ CASES = [
     ("unknown_criterion", _unknown_criterion, "criteria.weights.happiness"),
     ("wrong_type_nested", _wrong_type_nested, "network.access_rule"),
 ]
-
-
-def write_config(folder: Path, change) -> Path:
-    raw = copy.deepcopy(real_raw())
-    change(raw)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "2022.yaml"
-    path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 def test_real_config_loads():
