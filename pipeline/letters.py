@@ -424,16 +424,21 @@ def render_letter(row: Mapping, standard: str, common: Mapping[str, str], templa
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
+BLOCK_SPLIT = re.compile(r"\n\s*\n")
+HEADING = re.compile(r"^(#{1,3}) (.*)$")
+BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
 def markdown_to_html(text: str) -> str:
     """The small Markdown subset the letter templates use: #/## headings, '- ' lists,
     paragraphs, **bold**, and hard line breaks (two trailing spaces)."""
     out = []
-    for block in re.split(r"\n\s*\n", text.strip()):
+    for block in BLOCK_SPLIT.split(text.strip()):
         lines = block.split("\n")
         if all(line.startswith("- ") for line in lines):
             items = "".join(f"<li>{_inline(line[2:])}</li>" for line in lines)
             out.append(f"<ul>{items}</ul>")
-        elif len(lines) == 1 and (m := re.match(r"^(#{1,3}) (.*)$", lines[0])):
+        elif len(lines) == 1 and (m := HEADING.match(lines[0])):
             level = len(m.group(1))
             out.append(f"<h{level}>{_inline(m.group(2))}</h{level}>")
         else:
@@ -444,7 +449,8 @@ def markdown_to_html(text: str) -> str:
 
 
 def _inline(text: str) -> str:
-    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text, quote=False))
+    text = html.escape(text, quote=False)
+    return BOLD.sub(r"<strong>\1</strong>", text) if "**" in text else text
 
 
 def write_letters(folder: Path, allocation: pd.DataFrame, plan: Plan, settings: DocumentSettings) -> list[str]:
@@ -480,3 +486,14 @@ def write_documents(folder: Path, allocation: pd.DataFrame, municipalities: pd.D
     written = write_letters(folder, allocation, plan, settings)
     written += report.write_report(folder, allocation, municipalities, plan, manifest, settings, written)
     return sorted(written)
+
+
+def add_documents(folder: Path, inputs: dict, allocation: pd.DataFrame, manifest: dict) -> list[str]:
+    """For ``Publish``: write letters and report into the staging folder and list them in
+    ``manifest['files']``; nothing when ``ReadInputs`` found no letter config for the plan."""
+    settings = inputs.get("documents")
+    if settings is None:
+        return []
+    written = write_documents(folder, allocation, inputs["data"].municipalities, inputs["plan"], manifest, settings)
+    manifest["files"] = sorted({*manifest.get("files", []), *written})
+    return written

@@ -130,6 +130,9 @@ def test_one_letter_per_municipality_asked_in_markdown_and_html(tmp_path, case):
     assert len(files) == 2 * len(asked)
     page = (tmp_path / "letters" / "4631-alver.html").read_text(encoding="utf-8")
     assert '<html lang="nn">' in page
+    assert "<h1>Oppmoding om busetjing av flyktningar i 2022</h1>" in page
+    assert "<li>kor mange fleire kommunen kan busetje dersom behovet aukar, og</li>" in page
+    assert "N.N. (illustrativt)<br>\navdelingsdirektør" in page
     assert "ber IMDi om at Alver kommune busetter 28 flyktningar i 2022" in page
     assert "http" not in page
 

@@ -1,0 +1,82 @@
+"""Benchmark: the letters and the report of one run (what ``Publish`` adds to a run).
+
+Times ``pipeline.letters.write_documents`` for the 2022 plan with every
+municipality asked (356 letters in Markdown and HTML, report, map) against a
+baseline run in the same process: ``pipeline.inputs.read_plan_data`` for the
+same plan (the ReadInputs step).  The first call also pays matplotlib's import,
+which a pipeline run pays once; it is printed separately.  Prints the machine,
+the median of several runs and the ratio.
+
+    .venv/bin/python bench/documents.py [--runs 7]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.chdir(ROOT)
+
+from pipeline.config import load_plan, plan_path  # noqa: E402
+from pipeline.inputs import read_plan_data  # noqa: E402
+from pipeline.letters import load_document_settings, write_documents  # noqa: E402
+
+MANIFEST = {"status": "optimal", "sol_status": 1, "gap": 0.0, "objective": 0.0, "criteria": {}, "config": {}}
+
+
+def median_seconds(fn, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    plan = load_plan(plan_path("2022"))
+    data = read_plan_data(plan)
+    m = data.municipalities
+    # Everyone asked: a request in proportion to population, at least the minimum (the sum is not the need;
+    # the documents do not check it, and the letter count is the point here).
+    allocation = m[["kommune", "fylke", "fylkesnavn", "population"]].reset_index().assign(
+        target=lambda f: f["population"] / 1000.0,
+        request=lambda f: (f["population"] // 1000).clip(lower=plan.minimum_request).astype(int))
+    settings = load_document_settings(plan, m, Path("config"), Path("data"))
+    with tempfile.TemporaryDirectory(prefix="bench-documents-") as tmp:
+        folders = iter(range(args.runs + 1))
+
+        def run():  # a fresh folder each time, as Publish's staging folder is
+            folder = Path(tmp, str(next(folders)))
+            folder.mkdir()
+            write_documents(folder, allocation, m, plan, MANIFEST, settings)
+
+        start = time.perf_counter()
+        run()
+        first = time.perf_counter() - start
+        documents = median_seconds(run, args.runs)
+        count = len(list(Path(tmp, "0", "letters").glob("*.md")))
+    baseline = median_seconds(lambda: read_plan_data(plan), args.runs)
+    print(json.dumps({
+        "machine": f"{platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}",
+        "letters": count, "runs": args.runs,
+        "write_documents_first_call_seconds": round(first, 3),
+        "write_documents_median_seconds": round(documents, 3),
+        "baseline_read_plan_data_median_seconds": round(baseline, 3),
+        "ratio_to_baseline": round(documents / baseline, 2),
+    }))
+
+
+if __name__ == "__main__":
+    main()
