@@ -46,4 +46,9 @@ def summary(folder: Path) -> None:
     print(f"\nsolver {manifest['solver']['name']} {manifest['solver']['version']}: {manifest['status']}, "
           f"objective {manifest['objective']:.3f}, gap {manifest['gap']}")
     print(f"criteria used: {', '.join(crit['used'])}; lacked (no data): {', '.join(crit['lacked']) or 'none'}")
-    print(f"outputs in {folder}/: {', '.join(manifest['files'])}")
+    print(f"outputs in {folder}/: {', '.join(f for f in manifest['files'] if '/' not in f)}")
+    letters = [f for f in manifest["files"] if f.startswith("letters/") and f.endswith(".md")]
+    if letters:
+        print(f"letters: {len(letters)} municipalities, Markdown and HTML, in {folder / 'letters'}/")
+    if "report.html" in manifest["files"]:
+        print(f"report: {folder / 'report.html'} (opens offline; map also in map.png)")

@@ -19,6 +19,7 @@ from pipeline import outputs, tasks
 from pipeline.config import plan_path
 from pipeline.errors import InputError
 from pipeline.inputs import DATA_DIR, input_files
+from pipeline.letters import document_files
 
 CODE_DIRS = ("optimiser", "pipeline")
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +52,7 @@ def fingerprint(opts: RunOptions) -> tuple[str, dict, str]:
     """(fingerprint, {input path: sha256}, code sha256).  Missing files are input errors."""
     config = plan_path(opts.plan, opts.config_dir)
     files = [config] + input_files(opts.plan, opts.data_dir)
+    files += document_files(opts.plan, opts.config_dir, opts.data_dir)  # letters and report
     hashes = {}
     for path in files:
         if not path.is_file():

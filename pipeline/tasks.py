@@ -24,6 +24,7 @@ from optimiser.verify import report, verify
 from pipeline import outputs
 from pipeline.config import load_plan, plan_path
 from pipeline.inputs import DATA_DIR, read_plan_data
+from pipeline.letters import add_documents, load_document_settings
 from pipeline.solvers import make_solvers
 
 log = logging.getLogger("busetting")
@@ -63,7 +64,8 @@ class ReadInputs(PlanTask):
         start = time.perf_counter()
         plan = load_plan(plan_path(self.plan, Path(self.config_dir)))
         data = read_plan_data(plan, Path(self.data_dir))
-        self.dump({"plan": plan, "data": data, "seconds": time.perf_counter() - start})
+        documents = load_document_settings(plan, data.municipalities, Path(self.config_dir), Path(self.data_dir))
+        self.dump({"plan": plan, "data": data, "documents": documents, "seconds": time.perf_counter() - start})
 
 
 class Access(PlanTask):
@@ -157,4 +159,8 @@ class Publish(PlanTask):
             verify_text = handle.read()
         extra = luigi.freezing.recursively_unfreeze(self.manifest_extra)
         manifest = outputs.manifest(self.plan, self.fingerprint, inputs["plan"], solution, extra)
-        outputs.publish(self.folder(), lambda staging: outputs.write_run(staging, solution, verify_text, manifest))
+        def write(staging: Path) -> None:
+            add_documents(staging, inputs, solution["allocation"], manifest)  # letters/, report.html, map.png
+            outputs.write_run(staging, solution, verify_text, manifest)
+
+        outputs.publish(self.folder(), write)
