@@ -71,9 +71,10 @@ def set_request(folder: Path, code: str, value: str) -> int:
 
 
 def test_audit_passes_on_a_fresh_run_with_extra_files(run_copy, capsys):
-    (run_copy / "letters").mkdir()
-    (run_copy / "letters" / "4631.txt").write_text("letter\n")
-    (run_copy / "report.html").write_text("<html></html>\n")
+    # Files the manifest does not list (later additions to a run folder) are ignored.
+    (run_copy / "unlisted").mkdir()
+    (run_copy / "unlisted" / "4631.txt").write_text("letter\n")
+    (run_copy / "unlisted.html").write_text("<html></html>\n")
     status, lines, _ = audit(run_copy, capsys)
     assert status == 0, lines
     assert failures(lines) == []
