@@ -1,0 +1,113 @@
+"""The pipeline through a real central scheduler: ``luigid`` on 127.0.0.1,
+a free port, a temporary state file; stopped when the test ends."""
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from pipeline.run import RunOptions, build
+
+START_SECONDS = 20.0
+
+
+def luigid_executable() -> str:
+    beside = Path(sys.executable).parent / "luigid"
+    found = str(beside) if beside.is_file() else shutil.which("luigid")
+    if not found:
+        pytest.skip("luigid not installed")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"luigid exited with {process.returncode}: {log.read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"luigid did not accept connections on 127.0.0.1:{port} within {START_SECONDS} s")
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local addresses (hex, as the kernel lists them) of sockets listening on ``port``."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            address, hex_port = fields[1].rsplit(":", 1)
+            if int(hex_port, 16) == port and fields[3] == "0A":  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
+@pytest.fixture
+def luigid(tmp_path):
+    port = free_port()
+    log = tmp_path / "luigid.out"
+    with log.open("w") as handle:
+        process = subprocess.Popen(
+            [luigid_executable(), "--address", "127.0.0.1", "--port", str(port),
+             "--state-path", str(tmp_path / "state.pickle"), "--logdir", str(tmp_path)],
+            stdout=handle, stderr=subprocess.STDOUT, cwd=tmp_path,
+        )
+    try:
+        wait_for_port(port, process, log)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def scheduler_tasks(port: int, status: str) -> dict:
+    query = urllib.parse.urlencode({"data": json.dumps({"status": status})})
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/task_list?{query}", timeout=5) as response:
+        return json.loads(response.read())["response"]
+
+
+def test_luigid_listens_on_loopback_only(luigid):
+    addresses = listening_addresses(luigid)
+    if not addresses:
+        pytest.skip("no /proc/net/tcp to inspect")
+    assert addresses == {"0100007F"}  # 127.0.0.1, little-endian hex; no 0.0.0.0 or IPv6 listener
+
+
+def test_pipeline_runs_through_luigid(luigid, tmp_path):
+    out = tmp_path / "out"
+    status = build(RunOptions(plan="2022", out_dir=out, scheduler_host="127.0.0.1", scheduler_port=luigid,
+                              quiet=True))
+    assert status == 0
+    with (out / "2022" / "allocation.csv").open(encoding="utf-8", newline="") as handle:
+        requests = [int(row["request"]) for row in csv.DictReader(handle)]
+    assert len(requests) == 356
+    assert sum(requests) == 5500
+    # The central scheduler, not a local one, saw the graph through to the end.
+    done = {task["name"] for task in scheduler_tasks(luigid, "DONE").values()}
+    assert {"ReadInputs", "Solve", "Verify", "Publish"} <= done
+    assert not scheduler_tasks(luigid, "FAILED")
