@@ -14,6 +14,7 @@ import pandas as pd
 from optimiser.data import PlanData
 from optimiser.plan import PLANNER_CRITERIA, Plan
 from pipeline.errors import InputError
+from pipeline.network_inputs import read_links
 from pipeline.tables import Column, check_codes, fail_at, read_table
 
 DATA_DIR = Path("data")
@@ -26,6 +27,9 @@ CATALOG = {
     "schools": "videregaende_skoler_per_kommune_2022-12.csv",
     "centrality": "sentralitet_kostragruppe_kommune.csv",
     "history": "imdi_bosatte_flyktninger_2023_2024.csv",
+    "adjacency": "kommune_adjacency_2020.csv",
+    "water_pairs": "kommune_near_pairs_over_water_5km_2020.csv",
+    "ferries": "ferry_links.csv",
 }
 
 POPULATION_COLUMN = re.compile(r"^pop_(\d{4})_01_01$")
@@ -54,7 +58,8 @@ def read_plan_data(plan: Plan, data_dir: Path = DATA_DIR) -> PlanData:
     munis = munis.join(_read_centrality(data_dir / CATALOG["centrality"], codes))
     history = _read_history(plan, data_dir / CATALOG["history"], codes)
     indicators = _read_planner_indicators(plan, plan_inputs_dir(plan.name, data_dir), codes)
-    return PlanData(municipalities=munis, history=history, indicators=indicators)
+    links = read_links(*(data_dir / CATALOG[name] for name in ("adjacency", "water_pairs", "ferries")), codes)
+    return PlanData(municipalities=munis, history=history, indicators=indicators, adjacency=links)
 
 
 def _read_population(plan: Plan, path: Path) -> pd.DataFrame:

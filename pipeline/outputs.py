@@ -132,11 +132,15 @@ def manifest(plan_name: str, fingerprint: str, plan, solution: dict, extra: dict
 
 
 RUN_FILES = ("allocation.csv", "county.csv", "targets.csv", "parameters.csv", "county_minimum.csv", "model.mps",
-             "solver.log", "verify.json", "manifest.json")
+             "solver.log", "verify.json", "manifest.json",
+             "network.graphml", "network.png", "network_fit.json", "access.csv")  # pipeline.network_outputs
 
 
-def write_run(folder: Path, solution: dict, verify_text: bytes, manifest_obj: dict) -> None:
+def write_run(folder: Path, solution: dict, verify_text: bytes, manifest_obj: dict, network=None) -> None:
     folder = Path(folder)
+    if network is not None:
+        from pipeline.network_outputs import write_network  # imports this module: import at call time
+        write_network(folder, network, solution["inputs"].municipalities["eligible"])
     allocation = solution["allocation"]
     write_csv(allocation, folder / "allocation.csv")
     write_csv(county_table(allocation), folder / "county.csv")

@@ -69,7 +69,8 @@ class ReadInputs(PlanTask):
 
 
 class Access(PlanTask):
-    """Regional access per municipality (schools, labour market)."""
+    """Transport network: links -> travel times calibrated to the real commuting
+    regions -> access per municipality (school, labour market, school region)."""
 
     def requires(self):
         return self.clone_for(ReadInputs)
@@ -79,7 +80,9 @@ class Access(PlanTask):
 
     def run(self):
         inputs = self.load(self.input())
-        self.dump({"access": network.access_from_commuting_regions(inputs["data"].municipalities)})
+        plan, data = inputs["plan"], inputs["data"]
+        net = network.build_network(data.municipalities, data.adjacency, plan.network.reasonable_travel_minutes)
+        self.dump({"access": net.access, "network": net})
 
 
 class Solve(PlanTask):
@@ -135,7 +138,8 @@ class Publish(PlanTask):
     manifest_extra = luigi.DictParameter(default={}, significant=False)
 
     def requires(self):
-        return {"inputs": self.clone_for(ReadInputs), "solve": self.clone_for(Solve), "verify": self.clone_for(Verify)}
+        return {"inputs": self.clone_for(ReadInputs), "solve": self.clone_for(Solve), "verify": self.clone_for(Verify),
+                "access": self.clone_for(Access)}
 
     def folder(self) -> Path:
         return Path(self.out_dir) / self.plan
@@ -159,8 +163,10 @@ class Publish(PlanTask):
             verify_text = handle.read()
         extra = luigi.freezing.recursively_unfreeze(self.manifest_extra)
         manifest = outputs.manifest(self.plan, self.fingerprint, inputs["plan"], solution, extra)
+        net = self.load(self.input()["access"])["network"]
+
         def write(staging: Path) -> None:
             add_documents(staging, inputs, solution["allocation"], manifest)  # letters/, report.html, map.png
-            outputs.write_run(staging, solution, verify_text, manifest)
+            outputs.write_run(staging, solution, verify_text, manifest, net)
 
         outputs.publish(self.folder(), write)
