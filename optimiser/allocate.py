@@ -71,4 +71,5 @@ def allocation_table(data: PlanData, targets: criteria.Targets, inputs: model.Mo
         "em_request": em_request.reindex(m.index).fillna(0).astype(int),
         "eligible": p["eligible"],
         "excluded_by": p["excluded_by"],
+        **{c: p[c] for c in assemble.ACCESS_COLUMNS if c in p},
     }).reset_index(drop=True)

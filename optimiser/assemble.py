@@ -27,6 +27,10 @@ def default_capacity(population: pd.Series, rule: CapacityRule, minimum_request:
     return pd.DataFrame({"base_capacity": base, "extra_capacity": extra}, index=population.index)
 
 
+# Columns of the access frame (optimiser.network) carried into the parameters and the allocation.
+ACCESS_COLUMNS = ("minutes_to_school", "reachable_population", "school_region")
+
+
 def access_eligibility(access: pd.DataFrame, plan: Plan) -> pd.Series:
     """True where an upper-secondary school is within the reasonable travel time
     (or the plan lists the municipality as an exception, or the rule is off)."""
@@ -113,6 +117,7 @@ def model_inputs(data: PlanData, target: pd.Series, access: pd.DataFrame, plan: 
         "em_target": 0.0,
         "previous": np.nan,
         "excluded_by": excluded_by,
+        **{c: access.reindex(codes)[c] for c in ACCESS_COLUMNS if c in access},
         "decision": answers["decision"],
         "recommended_em": recs["recommended_em"].astype(float),
     }, index=codes)
@@ -121,7 +126,9 @@ def model_inputs(data: PlanData, target: pd.Series, access: pd.DataFrame, plan: 
     minimum = county_minimum(frame["fylke"], frame["target"], plan.spread.min_county_share_of_target)
     return ModelInputs(name=plan.name, need=plan.need_persons, granularity=plan.granularity_persons,
                        municipalities=frame, county_minimum=minimum, penalties=plan.penalties,
-                       em_need=em_need, em_minimum=em.minimum_request if em is not None else 0)
+                       em_need=em_need, em_minimum=em.minimum_request if em is not None else 0,
+                       school_region=frame["school_region"] if "school_region" in frame else None,
+                       school_region_cap=plan.network.school_region_cap_persons)
 
 
 def _health_cap(capacity: pd.Series, share: float) -> pd.Series:

@@ -65,6 +65,10 @@ class ModelInputs:
     penalties: Penalties = field(default_factory=Penalties)
     em_need: int = 0
     em_minimum: int = 0
+    # School regions (optimiser.network): kommunenummer -> the municipality with
+    # the nearest upper-secondary school; with a cap, persons a region receives at most.
+    school_region: pd.Series | None = None
+    school_region_cap: int | None = None
 
     @property
     def upper(self) -> pd.Series:
@@ -112,6 +116,7 @@ def build_model(inputs: ModelInputs) -> tuple[pulp.LpProblem, ModelVars]:
     add_locks(prob, v, inputs)
     add_granularity(prob, v, inputs)
     add_county_spread(prob, v, inputs)
+    add_school_region_cap(prob, v, inputs)
     add_unaccompanied_minors(prob, v, inputs)
     add_target_deviation(prob, v, inputs)
     add_recommendation_deviation(prob, v, inputs)
@@ -225,6 +230,16 @@ def add_county_spread(prob, v: ModelVars, inputs: ModelInputs) -> None:
         if minimum > 0:
             members = fylke.index[fylke == county]
             prob += pulp.lpSum(v.x[members]) >= int(minimum), f"county_spread:{county}"
+
+
+def add_school_region_cap(prob, v: ModelVars, inputs: ModelInputs) -> None:
+    """sum_{m in r} x_m <= cap for each school region r: upper-secondary capacity
+    in the region limits what the municipalities sharing its school receive."""
+    if inputs.school_region is None or inputs.school_region_cap is None:
+        return
+    region = inputs.school_region.reindex(inputs.municipalities.index).dropna()
+    for school, members in region.groupby(region, sort=True).groups.items():
+        prob += pulp.lpSum(v.x[members]) <= int(inputs.school_region_cap), f"school_region_cap:{school}"
 
 
 def add_unaccompanied_minors(prob, v: ModelVars, inputs: ModelInputs) -> None:

@@ -68,7 +68,18 @@ def verify(inputs: ModelInputs, request: pd.Series, em_request: pd.Series | None
             out.append(Violation("county_spread", str(county), minimum - got,
                                  f"county receives {got:g}, at least {minimum} required"))
     out += _verify_em(inputs, x, em_request)
+    out += _verify_school_regions(inputs, x)
     return out
+
+
+def _verify_school_regions(inputs: ModelInputs, x: pd.Series) -> list[Violation]:
+    """Persons per school region never above the plan's cap."""
+    cap = inputs.school_region_cap
+    if inputs.school_region is None or cap is None:
+        return []
+    received = x.groupby(inputs.school_region.reindex(x.index)).sum()
+    return [Violation("school_region_cap", str(r), float(got - cap), f"school region receives {got:g}, at most {cap}")
+            for r, got in received.items() if got > cap]
 
 
 def _verify_em(inputs: ModelInputs, x: pd.Series, em_request: pd.Series | None) -> list[Violation]:
@@ -100,4 +111,4 @@ def report(violations: list[Violation]) -> dict:
 
 RULES = ["complete", "integer", "national_need", "non_negative", "eligibility", "minimum_size", "capacity",
          "ks_cap", "complex_health", "lower_bound", "lock", "granularity", "county_spread",
-         "em_quota", "em_capable", "em_capacity", "em_minimum", "em_inside_total"]
+         "em_quota", "em_capable", "em_capacity", "em_minimum", "em_inside_total", "school_region_cap"]
