@@ -1,0 +1,81 @@
+"""Benchmark: all-pairs travel times over the 356 municipalities.
+
+Times ``optimiser.network.travel_minutes`` (vectorised Floyd-Warshall) against
+a baseline run in the same process on the same graph: networkx's
+``all_pairs_dijkstra_path_length``.  Also times the whole network step
+(calibration, travel times, access frame, graph) as the pipeline runs it.
+Prints the machine, the median of several runs and the ratio; the figures go
+into the "Network" section of BENCHMARKS.md.
+
+    .venv/bin/python bench/network.py [--runs 7]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from optimiser import network  # noqa: E402
+from pipeline.config import load_plan, plan_path  # noqa: E402
+from pipeline.inputs import read_plan_data  # noqa: E402
+
+
+def median_seconds(fn, runs: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--plan", default="2022")
+    args = parser.parse_args(argv)
+    os.chdir(ROOT)
+    plan = load_plan(plan_path(args.plan, Path("config")))
+    data = read_plan_data(plan, Path("data"))
+    m = data.municipalities
+    table = network.link_table(m[["lon", "lat"]], data.adjacency)
+    fit, _ = network.calibrate(m, table)
+    graph = network.build_graph(m[["lon", "lat"]], table, fit.params)
+
+    ours, travel = median_seconds(lambda: network.travel_minutes(m.index, table, fit.params), args.runs)
+    base, lengths = median_seconds(lambda: dict(nx.all_pairs_dijkstra_path_length(graph, weight="minutes")),
+                                   args.runs)
+    whole, _ = median_seconds(lambda: network.build_network(m, data.adjacency, plan.network.reasonable_travel_minutes),
+                              args.runs)
+    # Same answers (the graph's edge minutes are rounded to 0.001 for export).
+    path = travel.to_numpy() - fit.params.access_minutes
+    np.fill_diagonal(path, 0.0)
+    worst = max(abs(path[i, j] - lengths[a][b]) for i, a in enumerate(m.index) for j, b in enumerate(m.index))
+    assert worst < 0.05, f"travel times disagree with networkx by {worst} minutes"
+
+    print(f"machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs, "
+          f"Python {platform.python_version()}, numpy {np.__version__}, networkx {nx.__version__}")
+    print(f"graph: {graph.number_of_nodes()} municipalities, {graph.number_of_edges()} links; "
+          f"median of {args.runs} runs")
+    print("| step | median seconds |")
+    print("|---|---|")
+    print(f"| all-pairs travel times, `network.travel_minutes` (Floyd-Warshall, numpy) | {ours:.4f} |")
+    print(f"| baseline: `networkx.all_pairs_dijkstra_path_length` | {base:.4f} |")
+    print(f"| whole network step, `network.build_network` (calibration + travel + access + graph) | {whole:.4f} |")
+    print(f"ratio baseline / ours: {base / ours:.1f}x; largest difference {worst:.4f} min")
+    print(f"target all-pairs <= 1 s: {'met' if ours <= 1.0 else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
