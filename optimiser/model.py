@@ -16,6 +16,7 @@ Variables:
     y_m in Z>=0, z_m in {0,1}  unaccompanied-minor request and "asked for EM"
     f+_m, f-_m >= 0      deviation of y_m from its EM target
     c+_m, c-_m >= 0      change against the earlier plan (re-plans)
+    t_ij >= 0     persons of municipality i's declined quota placed in j (re-plans)
 """
 from __future__ import annotations
 
@@ -69,6 +70,11 @@ class ModelInputs:
     # the nearest upper-secondary school; with a cap, persons a region receives at most.
     school_region: pd.Series | None = None
     school_region_cap: int | None = None
+    # Re-plans (optimiser.reallocate): persons each declining municipality
+    # gave back, and the (origin, receiver, cost per person) pairs they may move along.
+    shortfall: pd.Series = field(default_factory=lambda: pd.Series(dtype=int))
+    shortfall_pairs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        {"origin": [], "receiver": [], "cost": []}))
 
     @property
     def upper(self) -> pd.Series:
@@ -100,6 +106,7 @@ class ModelVars:
     fminus: pd.Series
     cplus: pd.Series
     cminus: pd.Series
+    t: pd.Series  # index (origin, receiver): persons of a declined quota moved
 
 
 def build_model(inputs: ModelInputs) -> tuple[pulp.LpProblem, ModelVars]:
@@ -121,12 +128,13 @@ def build_model(inputs: ModelInputs) -> tuple[pulp.LpProblem, ModelVars]:
     add_target_deviation(prob, v, inputs)
     add_recommendation_deviation(prob, v, inputs)
     add_change_from_previous(prob, v, inputs)
+    add_shortfall_transfer(prob, v, inputs)
     set_objective(prob, v, inputs)
     return prob, v
 
 
 def _vars(prefix: str, index, **kw) -> pd.Series:
-    return pd.Series({c: pulp.LpVariable(f"{prefix}_{c}", **kw) for c in index}, dtype=object)
+    return pd.Series([pulp.LpVariable(f"{prefix}_{c}", **kw) for c in index], index=index, dtype=object)
 
 
 def make_vars(inputs: ModelInputs) -> ModelVars:
@@ -136,12 +144,12 @@ def make_vars(inputs: ModelInputs) -> ModelVars:
     has_rec = codes[m["recommended"].notna()]
     em = codes[(m["em_capacity"] > 0) & m["eligible"]] if inputs.em_need > 0 else codes[:0]
     has_prev = codes[m["previous"].notna()]
-    x = pd.Series({c: pulp.LpVariable(f"x_{c}", lowBound=0, upBound=int(upper[c]), cat=pulp.LpInteger)
-                   for c in codes}, dtype=object)
-    e = pd.Series({c: pulp.LpVariable(f"e_{c}", lowBound=0, upBound=int(m.at[c, "extra_capacity"]))
-                   for c in codes}, dtype=object)
-    y = pd.Series({c: pulp.LpVariable(f"y_{c}", lowBound=0, upBound=int(m.at[c, "em_capacity"]), cat=pulp.LpInteger)
-                   for c in em}, dtype=object)
+    x = pd.Series([pulp.LpVariable(f"x_{c}", lowBound=0, upBound=int(u), cat=pulp.LpInteger)
+                   for c, u in zip(codes, upper)], index=codes, dtype=object)
+    e = pd.Series([pulp.LpVariable(f"e_{c}", lowBound=0, upBound=int(u))
+                   for c, u in zip(codes, m["extra_capacity"])], index=codes, dtype=object)
+    y = pd.Series([pulp.LpVariable(f"y_{c}", lowBound=0, upBound=int(u), cat=pulp.LpInteger)
+                   for c, u in zip(em, m.loc[em, "em_capacity"])], index=em, dtype=object)
     return ModelVars(
         x=x, s=_vars("s", codes, cat=pulp.LpBinary), e=e,
         dplus=_vars("dplus", codes, lowBound=0), dminus=_vars("dminus", codes, lowBound=0),
@@ -150,6 +158,9 @@ def make_vars(inputs: ModelInputs) -> ModelVars:
         y=y, z=_vars("z", em, cat=pulp.LpBinary),
         fplus=_vars("fplus", em, lowBound=0), fminus=_vars("fminus", em, lowBound=0),
         cplus=_vars("cplus", has_prev, lowBound=0), cminus=_vars("cminus", has_prev, lowBound=0),
+        t=pd.Series({(o, r): pulp.LpVariable(f"t_{o}_{r}", lowBound=0)
+                     for o, r in zip(inputs.shortfall_pairs["origin"], inputs.shortfall_pairs["receiver"])},
+                    dtype=object),
     )
 
 
@@ -160,67 +171,73 @@ def add_national_need(prob, v: ModelVars, inputs: ModelInputs) -> None:
 
 def add_eligibility(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """s_m = 0 where the municipality may not be asked (access rule, KS exclusion)."""
-    for c in inputs.municipalities.index[~inputs.municipalities["eligible"]]:
-        prob += v.s[c] == 0, f"eligibility:{c}"
+    sel = inputs.municipalities.index[~inputs.municipalities["eligible"]]
+    for c, s in zip(sel, v.s[sel]):
+        prob += s == 0, f"eligibility:{c}"
 
 
 def add_minimum_size(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """L_m * s_m <= x_m: as a rule nobody asked is asked for fewer than the minimum."""
     m = inputs.municipalities
-    for c in m.index[m["min_request"] > 0]:
-        prob += v.x[c] >= int(m.at[c, "min_request"]) * v.s[c], f"minimum_size:{c}"
+    sel = m.index[m["min_request"] > 0]
+    for c, x, s, low in zip(sel, v.x[sel], v.s[sel], m.loc[sel, "min_request"]):
+        prob += x >= int(low) * s, f"minimum_size:{c}"
 
 
 def add_capacity(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """x_m <= (b_m + e̅_m) * s_m: capacity to scale, and x_m = 0 unless asked."""
     m = inputs.municipalities
     total = (m["base_capacity"] + m["extra_capacity"]).where(m["eligible"], 0)
-    for c in m.index:
-        prob += v.x[c] <= int(total[c]) * v.s[c], f"capacity:{c}"
+    for c, x, s, cap in zip(m.index, v.x, v.s, total):
+        prob += x <= int(cap) * s, f"capacity:{c}"
 
 
 def add_extra_capacity_tier(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """x_m - e_m <= b_m: persons beyond base capacity come from volunteered extra."""
     m = inputs.municipalities
-    for c in m.index:
-        prob += v.x[c] - v.e[c] <= int(m.at[c, "base_capacity"]), f"base_capacity:{c}"
+    for c, x, e, base in zip(m.index, v.x, v.e, m["base_capacity"]):
+        prob += x - e <= int(base), f"base_capacity:{c}"
 
 
 def add_ks_caps(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """x_m <= cap_m: KS's caps are hard limits."""
     m = inputs.municipalities
-    for c in m.index[m["cap"].notna()]:
-        prob += v.x[c] <= int(m.at[c, "cap"]), f"ks_cap:{c}"
+    sel = m.index[m["cap"].notna()]
+    for c, x, cap in zip(sel, v.x[sel], m.loc[sel, "cap"]):
+        prob += x <= int(cap), f"ks_cap:{c}"
 
 
 def add_complex_health(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """x_m <= health_cap_m: the expected persons with complex health needs
     (share * x_m) never exceed the municipality's stated capacity for them."""
     m = inputs.municipalities
-    for c in m.index[m["health_cap"].notna()]:
-        prob += v.x[c] <= int(m.at[c, "health_cap"]), f"complex_health:{c}"
+    sel = m.index[m["health_cap"].notna()]
+    for c, x, cap in zip(sel, v.x[sel], m.loc[sel, "health_cap"]):
+        prob += x <= int(cap), f"complex_health:{c}"
 
 
 def add_lower_bounds(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """x_m >= l_m: never below what is settled or decided."""
     m = inputs.municipalities
-    for c in m.index[m["lower_bound"] > 0]:
-        prob += v.x[c] >= int(m.at[c, "lower_bound"]), f"lower_bound:{c}"
+    sel = m.index[m["lower_bound"] > 0]
+    for c, x, low in zip(sel, v.x[sel], m.loc[sel, "lower_bound"]):
+        prob += x >= int(low), f"lower_bound:{c}"
 
 
 def add_locks(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """x_m = r_m where the county's recommendation is locked."""
     m = inputs.municipalities
-    for c in m.index[m["locked"]]:
-        prob += v.x[c] == int(m.at[c, "recommended"]), f"lock:{c}"
+    sel = m.index[m["locked"]]
+    for c, x, rec in zip(sel, v.x[sel], m.loc[sel, "recommended"]):
+        prob += x == int(rec), f"lock:{c}"
 
 
 def add_granularity(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """x_m = g * k_m: requests in multiples of g persons."""
     if v.k is None:
         return
-    for c in inputs.municipalities.index:
-        prob += v.x[c] == inputs.granularity * v.k[c], f"granularity:{c}"
+    for c, x, k in zip(inputs.municipalities.index, v.x, v.k):
+        prob += x == inputs.granularity * k, f"granularity:{c}"
 
 
 def add_county_spread(prob, v: ModelVars, inputs: ModelInputs) -> None:
@@ -247,34 +264,48 @@ def add_unaccompanied_minors(prob, v: ModelVars, inputs: ModelInputs) -> None:
     if inputs.em_need <= 0:
         return
     prob += pulp.lpSum(v.y) == inputs.em_need, "em_quota:NO"
-    m = inputs.municipalities
-    for c in v.y.index:
-        prob += v.y[c] <= int(m.at[c, "em_capacity"]) * v.z[c], f"em_capacity:{c}"
+    m = inputs.municipalities.loc[v.y.index]
+    for c, y, z, x, fplus, fminus, cap, target in zip(
+            v.y.index, v.y, v.z, v.x[v.y.index], v.fplus, v.fminus, m["em_capacity"], m["em_target"]):
+        prob += y <= int(cap) * z, f"em_capacity:{c}"
         if inputs.em_minimum > 0:
-            prob += v.y[c] >= inputs.em_minimum * v.z[c], f"em_minimum:{c}"
-        prob += v.y[c] <= v.x[c], f"em_inside_total:{c}"
-        prob += v.y[c] - v.fplus[c] + v.fminus[c] == float(m.at[c, "em_target"]), f"em_target_deviation:{c}"
+            prob += y >= inputs.em_minimum * z, f"em_minimum:{c}"
+        prob += y <= x, f"em_inside_total:{c}"
+        prob += y - fplus + fminus == float(target), f"em_target_deviation:{c}"
 
 
 def add_target_deviation(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """x_m - target_m = d+_m - d-_m."""
-    target = inputs.municipalities["target"]
-    for c in target.index:
-        prob += v.x[c] - v.dplus[c] + v.dminus[c] == float(target[c]), f"target_deviation:{c}"
+    m = inputs.municipalities
+    for c, x, dplus, dminus, target in zip(m.index, v.x, v.dplus, v.dminus, m["target"]):
+        prob += x - dplus + dminus == float(target), f"target_deviation:{c}"
 
 
 def add_recommendation_deviation(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """x_m - r_m = r+_m - r-_m where the county authority recommended r_m."""
-    rec = inputs.municipalities["recommended"]
-    for c in v.rplus.index:
-        prob += v.x[c] - v.rplus[c] + v.rminus[c] == float(rec[c]), f"recommendation_deviation:{c}"
+    sel = v.rplus.index
+    rec = inputs.municipalities.loc[sel, "recommended"]
+    for c, x, rplus, rminus, r in zip(sel, v.x[sel], v.rplus, v.rminus, rec):
+        prob += x - rplus + rminus == float(r), f"recommendation_deviation:{c}"
 
 
 def add_change_from_previous(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """x_m - previous_m = c+_m - c-_m (re-plans: disruption against the earlier plan)."""
-    previous = inputs.municipalities["previous"]
-    for c in v.cplus.index:
-        prob += v.x[c] - v.cplus[c] + v.cminus[c] == float(previous[c]), f"change_from_previous:{c}"
+    sel = v.cplus.index
+    previous = inputs.municipalities.loc[sel, "previous"]
+    for c, x, cplus, cminus, prev in zip(sel, v.x[sel], v.cplus, v.cminus, previous):
+        prob += x - cplus + cminus == float(prev), f"change_from_previous:{c}"
+
+
+def add_shortfall_transfer(prob, v: ModelVars, inputs: ModelInputs) -> None:
+    """sum_j t_ij = shortfall_i; sum_i t_ij <= c+_j: a declined quota moves to
+    municipalities whose request grows (cost per person beyond reach in the objective)."""
+    if v.t.empty:
+        return
+    for origin, persons in inputs.shortfall.items():
+        prob += pulp.lpSum(v.t[origin]) == int(persons), f"shortfall_placed:{origin}"
+    for receiver, group in v.t.groupby(level=1, sort=True):
+        prob += pulp.lpSum(group) <= v.cplus[receiver], f"shortfall_received:{receiver}"
 
 
 def set_objective(prob, v: ModelVars, inputs: ModelInputs) -> None:
@@ -283,18 +314,22 @@ def set_objective(prob, v: ModelVars, inputs: ModelInputs) -> None:
     p = inputs.penalties
     m = inputs.municipalities
     n = len(v.x)
-    # Distinct coefficients in [t, 2t): equal-cost optima resolve the same way every run.
-    tie = [p.tie_break * (1 + i / n) * v.x.iloc[i] for i in range(n)]
+    # Tie-break: distinct coefficients in [t, 2t) on x, by code order, so
+    # equal-cost optima resolve the same way every run and for any row order.
     not_asked_before = v.cplus.index[m.loc[v.cplus.index, "previous"] == 0]
-    prob += (
-        p.deviation_from_target * (pulp.lpSum(v.dplus) + pulp.lpSum(v.dminus))
-        + p.extra_capacity * pulp.lpSum(v.e)
-        + p.deviation_from_recommendation * (pulp.lpSum(v.rplus) + pulp.lpSum(v.rminus))
-        + p.deviation_from_target * (pulp.lpSum(v.fplus) + pulp.lpSum(v.fminus))
-        + p.change_from_previous * (pulp.lpSum(v.cplus) + pulp.lpSum(v.cminus))
-        + p.newly_asked * pulp.lpSum(v.s[not_asked_before])
-        + pulp.lpSum(tie)
-    )
+    rank = v.x.index.argsort(kind="stable").argsort()  # position in code order, whatever the row order
+    terms = [(x, p.tie_break * (1 + i / n)) for i, x in zip(rank, v.x)]
+    for variables, weight in (
+        (v.dplus, p.deviation_from_target), (v.dminus, p.deviation_from_target),
+        (v.e, p.extra_capacity),
+        (v.rplus, p.deviation_from_recommendation), (v.rminus, p.deviation_from_recommendation),
+        (v.fplus, p.deviation_from_target), (v.fminus, p.deviation_from_target),
+        (v.cplus, p.change_from_previous), (v.cminus, p.change_from_previous),
+        (v.s[not_asked_before], p.newly_asked),
+    ):
+        terms += [(var, weight) for var in variables]
+    terms += [(var, cost) for var, cost in zip(v.t, inputs.shortfall_pairs["cost"]) if cost]
+    prob.setObjective(pulp.LpAffineExpression(terms))
 
 
 def requests(v: ModelVars) -> pd.Series:

@@ -246,8 +246,6 @@ def test_tie_break_same_input_gives_the_same_split():
     assert runs == {(8, 7)}
 
 
-@pytest.mark.xfail(strict=True, reason="optimiser/model.py set_objective: the tie-break coefficient follows "
-                   "the frame's row order, not the code order that optimiser/plan.py Penalties.tie_break documents")
 def test_tie_break_follows_code_order_not_row_order():
     forward = solved(make_inputs([7.5, 7.5], need=15, index=["0001", "0002"]))
     backward = solved(make_inputs([7.5, 7.5], need=15, index=["0002", "0001"]))
