@@ -1,16 +1,19 @@
 """One plan, end to end in memory: targets -> model -> solve -> allocation table."""
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pulp
 
-from optimiser import assemble, criteria, model
+from optimiser import assemble, criteria, model, reallocate
 from optimiser.diagnose import describe, diagnose
 from optimiser.data import PlanData, Submissions
 from optimiser.plan import Plan
+from optimiser.reallocate import ReplanContext
 from optimiser.solve import InfeasiblePlan, NotOptimal, SolveResult, SolveStatus, solve
 
 
@@ -22,15 +25,35 @@ class PlanResult:
     allocation: pd.DataFrame
     problem: pulp.LpProblem
     timings: dict
+    # Re-plans: where each declined quota went (origin, receiver, persons, minutes).
+    shortfalls: pd.DataFrame | None = None
 
 
-def solve_plan(data: PlanData, access: pd.DataFrame, plan: Plan, solvers: list,
-               submissions: Submissions | None = None) -> PlanResult:
-    timings = {}
-    start = time.perf_counter()
+def plan_inputs(data: PlanData, access: pd.DataFrame, plan: Plan, submissions: Submissions | None = None,
+                replan: ReplanContext | None = None) -> tuple[criteria.Targets, model.ModelInputs]:
+    """Criteria -> targets -> the model's parameters (re-plan adjustments included)."""
     indicator_frame = criteria.indicators(data, access, plan.network.reasonable_travel_minutes)
     targets = criteria.targets(data.municipalities["population"], indicator_frame, plan.criteria, plan.need_persons)
     inputs = assemble.model_inputs(data, targets.frame["target"], access, plan, submissions)
+    if replan is not None:
+        inputs = reallocate.adjust(inputs, plan.replan, replan)
+    return targets, inputs
+
+
+def ladder_inputs(data: PlanData, access: pd.DataFrame, plan: Plan, submissions: Submissions | None,
+                  replan: ReplanContext | None, need: int) -> model.ModelInputs:
+    """The plan's parameters at another national need, without county
+    recommendations (they are numbers for the plan's own need)."""
+    _, inputs = plan_inputs(data, access, dataclasses.replace(plan, need_persons=need), submissions, replan)
+    m = inputs.municipalities.assign(recommended=np.nan, locked=False)
+    return dataclasses.replace(inputs, name=f"{plan.name}@{need}", municipalities=m)
+
+
+def solve_plan(data: PlanData, access: pd.DataFrame, plan: Plan, solvers: list,
+               submissions: Submissions | None = None, replan: ReplanContext | None = None) -> PlanResult:
+    timings = {}
+    start = time.perf_counter()
+    targets, inputs = plan_inputs(data, access, plan, submissions, replan)
     timings["criteria_seconds"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -47,7 +70,24 @@ def solve_plan(data: PlanData, access: pd.DataFrame, plan: Plan, solvers: list,
         raise NotOptimal(f"plan {plan.name}: solver stopped at a limit with gap {result.gap}; "
                          "the plan requires proven optimality (raise solver.time_limit_seconds)")
     allocation = allocation_table(data, targets, inputs, model.requests(v), model.em_requests(v, data.codes))
-    return PlanResult(targets, inputs, result, allocation, prob, timings)
+    shortfalls = None
+    if replan is not None:
+        shortfalls = shortfall_flows(v, replan)
+        received = shortfalls.groupby("receiver")["persons"].sum()
+        request = allocation.set_index("kommunenummer")["request"]
+        allocation["previous"] = inputs.municipalities["previous"].astype(int).to_numpy()
+        allocation["change"] = allocation["request"] - allocation["previous"]
+        allocation["change_reason"] = reallocate.change_reasons(inputs, request, received).to_numpy()
+    return PlanResult(targets, inputs, result, allocation, prob, timings, shortfalls)
+
+
+def shortfall_flows(v: model.ModelVars, ctx: ReplanContext) -> pd.DataFrame:
+    """Persons of each declined quota and where they went."""
+    rows = [(o, r, int(round(var.varValue or 0))) for (o, r), var in v.t.items() if (var.varValue or 0) > 0.5]
+    flows = pd.DataFrame(rows, columns=["origin", "receiver", "persons"])
+    flows["minutes"] = [float(ctx.travel_minutes.at[o, r]) for o, r in zip(flows["origin"], flows["receiver"])]
+    flows["within_reach"] = flows["minutes"] <= ctx.reasonable_minutes
+    return flows
 
 
 def allocation_table(data: PlanData, targets: criteria.Targets, inputs: model.ModelInputs,
@@ -62,7 +102,7 @@ def allocation_table(data: PlanData, targets: criteria.Targets, inputs: model.Mo
         "fylke": m["fylke"],
         "fylkesnavn": m["fylkesnavn"],
         "population": m["population"],
-        "target": targets.frame["target"].round(3),
+        "target": p["target"].round(3),
         "request": request,
         "base_capacity": p["base_capacity"],
         "extra_capacity": p["extra_capacity"],

@@ -32,6 +32,10 @@ class CriteriaConfig:
     weights: Mapping[str, float]
     # Population is read on 1 January of this many years before the plan year.
     population_lag_years: int = 1
+    # Name of a calibrated config (config/<name>.yaml, written by
+    # ``python -m pipeline calibrate``) whose exponent and weights this plan
+    # uses; the plan then leaves population_exponent and weights out.
+    calibration: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,24 @@ class SubmissionsConfig:
 
 
 @dataclass(frozen=True)
+class ReplanConfig:
+    """A mid-year re-plan of ``base_plan`` (see ``optimiser.reallocate``).
+
+    The status file (under data/inputs/<plan>/) gives per municipality the
+    persons already settled this year, the decision (vedtak) and the extra
+    capacity volunteered if the need grows.
+    """
+
+    base_plan: str
+    status_file: str = "status.csv"
+    # March 2022: every municipality may be asked, whatever the access rule.
+    all_municipalities_eligible: bool = False
+    # Per person of a declined quota placed beyond the reasonable travel time
+    # from the municipality that declined it.
+    shortfall_outside_reach: float = 2.0
+
+
+@dataclass(frozen=True)
 class Plan:
     name: str
     year: int
@@ -137,6 +159,7 @@ class Plan:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     unaccompanied_minors: UnaccompaniedMinors | None = None
     submissions: SubmissionsConfig = field(default_factory=SubmissionsConfig)
+    replan: ReplanConfig | None = None
     description: str = ""
 
     @property

@@ -11,7 +11,11 @@ import sys
 
 COMMANDS = {
     "allocate": ("pipeline.cli_allocate", "plan the requests for config/<plan>.yaml"),
+    "reallocate": ("pipeline.cli_allocate", "re-plan mid-year: config/<plan>.yaml with a replan section"),
+    "ladder": ("pipeline.cli_ladder", "requests for an increasing list of needs, never falling"),
+    "calibrate": ("pipeline.calibration", "fit the criteria weights to a year's real requests"),
     "audit": ("pipeline.audit", "re-check a stored run from its files alone"),
+    "illustrate": ("pipeline.illustrative", "write illustrative county, KS and municipal inputs for a plan"),
 }
 
 

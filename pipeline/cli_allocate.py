@@ -9,6 +9,8 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline import outputs
+from pipeline.config import plan_path
+from pipeline.fingerprint import base_plan_name
 from pipeline.run import RunOptions, build
 
 
@@ -31,7 +33,12 @@ def options(args: argparse.Namespace) -> RunOptions:
 
 def run(args: argparse.Namespace) -> int:
     opts = options(args)
-    print(f"busetting: allocating plan {opts.plan}", file=sys.stderr)
+    is_replan = base_plan_name(opts.plan, opts.config_dir) is not None
+    if args.command == "reallocate" and not is_replan:
+        print(f"error: {plan_path(opts.plan, opts.config_dir)}: not a re-plan (no replan.base_plan); "
+              f"use make allocate PLAN={opts.plan}", file=sys.stderr)
+        return 2
+    print(f"busetting: {'re-planning' if is_replan else 'allocating'} plan {opts.plan}", file=sys.stderr)
     status = build(opts)
     if status == 0:
         summary(opts.out_dir / opts.plan)
@@ -40,8 +47,16 @@ def run(args: argparse.Namespace) -> int:
 
 def summary(folder: Path) -> None:
     manifest = json.loads((folder / "manifest.json").read_text())
-    allocation = pd.read_csv(folder / "allocation.csv", dtype={"kommunenummer": str, "fylke": str})
+    allocation = outputs.read_run_allocation(folder).reset_index()
     print(outputs.format_county_table(outputs.county_table(allocation)))
+    if "change_reason" in allocation:
+        print("\nchanges against plan " + str(manifest.get("base_plan")) + ":")
+        print(outputs.format_change_table(outputs.change_table(allocation)))
+        flows = pd.read_csv(folder / "shortfalls.csv", dtype={"origin": str, "receiver": str})
+        if len(flows):
+            print(f"declined quotas: {int(flows['persons'].sum())} persons moved, "
+                  f"{int(flows.loc[flows['within_reach'], 'persons'].sum())} of them within the reasonable travel time "
+                  f"(shortfalls.csv)")
     crit = manifest["criteria"]
     print(f"\nsolver {manifest['solver']['name']} {manifest['solver']['version']}: {manifest['status']}, "
           f"objective {manifest['objective']:.3f}, gap {manifest['gap']}")

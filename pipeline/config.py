@@ -36,9 +36,91 @@ def load_plan(path: Path) -> Plan:
         raise InputError(str(path), f"not valid YAML: {exc}".replace("\n", " ")) from exc
     if not isinstance(raw, dict):
         raise InputError(str(path), "expected a mapping at the top level")
+    own = raw
+    raw = _extend(raw, path, seen=(path.resolve(),))
+    raw = _include_calibration(raw, own, path)
     plan = build_dataclass(Plan, raw, str(path), "")
     _check_plan(plan, str(path))
     return plan
+
+
+def _extend(raw: dict, path: Path, seen: tuple) -> dict:
+    """``extends: <name>`` starts from ``<name>.yaml`` beside this file; keys
+    here replace the base's (mappings merge key by key, lists are replaced)."""
+    if "extends" not in raw:
+        return raw
+    base_name = raw["extends"]
+    base_path = path.parent / f"{base_name}.yaml"
+    if not base_path.is_file():
+        raise InputError(f"{path}:extends", f"base plan {base_name!r} not found ({base_path})")
+    if base_path.resolve() in seen:
+        raise InputError(f"{path}:extends", f"plans extend each other in a circle through {base_name!r}")
+    base = yaml.safe_load(base_path.read_text(encoding="utf-8"))
+    if not isinstance(base, dict):
+        raise InputError(str(base_path), "expected a mapping at the top level")
+    base = _extend(base, base_path, seen + (base_path.resolve(),))
+    own = {k: v for k, v in raw.items() if k != "extends"}
+    return _merge(base, own)
+
+
+def _merge(base: dict, own: dict) -> dict:
+    merged = dict(base)
+    for key, value in own.items():
+        merged[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return merged
+
+
+def _include_calibration(raw: dict, own: dict, path: Path) -> dict:
+    """``criteria.calibration: <name>`` takes the exponent and weights from
+    ``<name>.yaml`` beside the plan.  ``raw`` is the plan after ``extends``,
+    ``own`` the file itself: a file must not set both, and its calibration
+    replaces exponent and weights inherited from the plan it extends."""
+    name = _calibration_name(raw)
+    if name is None:
+        return raw
+    own_criteria = own.get("criteria") if isinstance(own.get("criteria"), dict) else {}
+    for key in ("population_exponent", "weights"):
+        if key in own_criteria:
+            hint = (f"remove criteria.{key} or criteria.calibration; a plan takes them from one place"
+                    if "calibration" in own_criteria else
+                    "the plan this one extends sets criteria.calibration; add calibration: null here to use your own")
+            raise InputError(str(path), f"criteria.{key}: set both here and by criteria.calibration", hint)
+    from pipeline.calibration import calibration_path, read_calibration  # that module imports this one
+    calibrated = read_calibration(calibration_path(name, path.parent, str(path))).criteria
+    return {**raw, "criteria": {**raw["criteria"], "population_exponent": calibrated.population_exponent,
+                                "weights": dict(calibrated.weights)}}
+
+
+def _calibration_name(raw) -> str | None:
+    criteria = raw.get("criteria") if isinstance(raw, dict) else None
+    if not isinstance(criteria, dict) or criteria.get("calibration") is None:
+        return None
+    return str(criteria["calibration"])
+
+
+def included_files(path: Path) -> list[Path]:
+    """Files a plan file pulls in (the plans it extends, calibrations), for the run's fingerprint."""
+    path = Path(path)
+    files: list[Path] = []
+    seen = {path.resolve()}
+    while True:
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            return files  # load_plan reports the problem with the plan file itself
+        if not isinstance(raw, dict):
+            return files
+        name = _calibration_name(raw)
+        if name is not None:
+            from pipeline.calibration import calibration_path
+            files.append(calibration_path(name, path.parent, str(path)))
+        if "extends" not in raw:
+            return files
+        path = path.parent / f"{raw['extends']}.yaml"
+        if path.resolve() in seen or not path.is_file():
+            return files
+        seen.add(path.resolve())
+        files.append(path)
 
 
 def plan_to_dict(plan: Plan) -> dict:

@@ -14,6 +14,12 @@ municipal answers  base capacity max(10, ceil(2.0 * p / 1000)); volunteered
     extra ceil(1.0 * p / 1000); complex-health capacity ceil(base / 10);
     EM capacity ceil(p / 20,000) where p >= 20,000 and the municipality has a
     school, else empty; no decision yet.
+re-plan status  (plans with a ``replan`` section, from the base plan's run in
+    out/<base>/): settled so far = floor(25 % of the base request); decision =
+    the base request, except every 10th asked municipality in code order,
+    which decided 20 % less (rounded down to whole persons, never below
+    settled); volunteered extra capacity if the need grows =
+    max(10, ceil(8.0 * p / 1000)).
 KS input  agrees; caps the largest municipality in a county of several
     municipalities at 90 % of its county recommendation (a cap on a county of
     one municipality would fight the spread rule); grants the smallest municipality with a school of its own
@@ -30,7 +36,9 @@ import pandas as pd
 import yaml
 
 from pipeline.config import load_plan, plan_path
+from pipeline.errors import InputError
 from pipeline.inputs import plan_inputs_dir, read_plan_data
+from pipeline.outputs import read_run_allocation
 
 HEADER = ("# ILLUSTRATIVE: not a real submission. Written by `python -m pipeline illustrate --plan {plan}` "
           "from real population and school data by the rules in pipeline/illustrative.py.\n")
@@ -40,13 +48,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--plan", default="2022")
     p.add_argument("--config-dir", default="config")
     p.add_argument("--data-dir", default="data")
+    p.add_argument("--out", default="out", help="where the base plan's run is (re-plans)")
 
 
 def run(args: argparse.Namespace) -> int:
     plan = load_plan(plan_path(args.plan, Path(args.config_dir)))
     data = read_plan_data(plan, Path(args.data_dir))
     folder = plan_inputs_dir(plan.name, Path(args.data_dir))
-    for name, text in illustrative_files(plan, data.municipalities).items():
+    if plan.replan is not None:
+        base_run = Path(args.out) / plan.replan.base_plan
+        if not (base_run / "allocation.csv").is_file():
+            raise InputError(str(base_run), "no run of the base plan", f"run make allocate PLAN={plan.replan.base_plan} first")
+        previous = read_run_allocation(base_run)["request"]
+        files = {plan.replan.status_file: illustrative_status(plan, data.municipalities, previous)}
+    else:
+        files = illustrative_files(plan, data.municipalities)
+    for name, text in files.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -103,3 +120,20 @@ def illustrative_files(plan, m: pd.DataFrame) -> dict[str, str]:
     files["ks.yaml"] = ("# ILLUSTRATIVE: not a real KS input; see pipeline/illustrative.py\n"
                         + yaml.safe_dump(ks, sort_keys=False, allow_unicode=True))
     return files
+
+
+def illustrative_status(plan, m: pd.DataFrame, previous: pd.Series) -> str:
+    """status.csv for a re-plan (rule in the module docstring)."""
+    previous = previous.reindex(m.index).fillna(0).astype(int)
+    settled = np.floor(0.25 * previous).astype(int)
+    asked = previous.index[previous > 0]
+    declining = asked[::10]
+    decision = previous.where(previous > 0).astype("Int64")
+    decision[declining] = np.maximum(settled[declining], np.floor(0.8 * previous[declining])).astype(int)
+    rows = pd.DataFrame({
+        "kommunenummer": m.index, "kommune": m["kommune"], "year": plan.year, "settled": settled,
+        "decision": decision,
+        "extra_capacity": np.maximum(10, np.ceil(8.0 * m["population"] / 1000)).astype(int),
+        "settled_above_decision": False,
+    })
+    return HEADER.format(plan=plan.name) + rows.to_csv(index=False, lineterminator="\n")

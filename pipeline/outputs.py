@@ -34,32 +34,75 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, lineterminator="\n", float_format="%.3f")
 
 
+def read_run_allocation(folder: Path) -> pd.DataFrame:
+    """A stored run's allocation.csv, indexed by kommunenummer (codes kept as text)."""
+    frame = pd.read_csv(Path(folder) / "allocation.csv", dtype={"kommunenummer": str, "fylke": str})
+    return frame.set_index("kommunenummer")
+
+
 def write_json(obj, path: Path) -> None:
     Path(path).write_text(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def county_table(allocation: pd.DataFrame) -> pd.DataFrame:
-    """Per county: municipalities asked, requests, target and requests per 1,000 inhabitants."""
-    g = allocation.groupby(["fylke", "fylkesnavn"], sort=True)
+    """Per county: municipalities asked, requests, target, requests per 1,000
+    inhabitants, and where county recommendations exist their sum and the
+    deviation of the requests from them (over the recommended municipalities)."""
+    a = allocation.assign(
+        asked=allocation["request"] > 0,
+        has_rec=allocation["recommended"].notna() if "recommended" in allocation else False,
+    )
+    if "recommended" in a:
+        a = a.assign(rec=a["recommended"].fillna(0).astype(int), req_rec=a["request"].where(a["has_rec"], 0))
+    g = a.groupby(["fylke", "fylkesnavn"], sort=True)
     table = pd.DataFrame({
         "municipalities": g.size(),
-        "asked": g["request"].apply(lambda s: int((s > 0).sum())),
+        "asked": g["asked"].sum(),
         "population": g["population"].sum(),
         "target": g["target"].sum(),
         "request": g["request"].sum(),
-    }).reset_index()
+    })
+    if "recommended" in a:
+        table["recommended"] = g["rec"].sum()
+        table["deviation_from_recommended"] = g["req_rec"].sum() - table["recommended"]
+    if "em_request" in a:
+        table["em_request"] = g["em_request"].sum()
+    table = table.reset_index()
     table["per_1000"] = table["request"] / table["population"] * 1000.0
     return table
 
 
 def format_county_table(table: pd.DataFrame) -> str:
-    lines = [f"{'fylke':<22} {'asked':>9} {'request':>8} {'target':>8} {'per 1000':>8}"]
-    for row in table.itertuples():
-        lines.append(f"{row.fylke + ' ' + row.fylkesnavn:<22} {row.asked:>4}/{row.municipalities:<4} "
-                     f"{row.request:>8} {row.target:>8.1f} {row.per_1000:>8.2f}")
-    lines.append(f"{'Norway':<22} {int(table['asked'].sum()):>4}/{int(table['municipalities'].sum()):<4} "
-                 f"{int(table['request'].sum()):>8} {table['target'].sum():>8.1f} "
-                 f"{table['request'].sum() / table['population'].sum() * 1000:>8.2f}")
+    rec = "recommended" in table
+    head = f"{'fylke':<24} {'asked':>9} {'request':>8} {'target':>8} {'per 1000':>8}"
+    head += f" {'county rec':>10} {'deviation':>9}" if rec else ""
+    head += f" {'EM':>4}" if "em_request" in table else ""
+    lines = [head]
+    total = table.sum(numeric_only=True)
+    rows = [(f"{r.fylke} {r.fylkesnavn}", r) for r in table.itertuples()] + [("Norway", total)]
+    for name, r in rows:
+        per_1000 = r.request / r.population * 1000.0
+        line = (f"{name:<24} {int(r.asked):>4}/{int(r.municipalities):<4} {int(r.request):>8} "
+                f"{r.target:>8.1f} {per_1000:>8.2f}")
+        if rec:
+            line += f" {int(r.recommended):>10} {int(r.deviation_from_recommended):>+9}"
+        if "em_request" in table:
+            line += f" {int(r.em_request):>4}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def change_table(allocation: pd.DataFrame) -> pd.DataFrame:
+    """Re-plans: municipalities and persons changed, grouped by reason."""
+    g = allocation.groupby("change_reason", sort=True)
+    return pd.DataFrame({"municipalities": g.size(), "persons_changed": g["change"].sum(),
+                         "previous": g["previous"].sum(), "request": g["request"].sum()}).reset_index()
+
+
+def format_change_table(table: pd.DataFrame) -> str:
+    lines = [f"{'reason':<20} {'municipalities':>14} {'previous':>9} {'request':>9} {'change':>8}"]
+    lines += [f"{r.change_reason:<20} {r.municipalities:>14} {r.previous:>9} {r.request:>9} {r.persons_changed:>+8}"
+              for r in table.itertuples()]
     return "\n".join(lines)
 
 
@@ -127,17 +170,24 @@ def manifest(plan_name: str, fingerprint: str, plan, solution: dict, extra: dict
         "timings": solution["timings"],
         "criteria": {"used": list(targets.used), "lacked": list(targets.lacked), "unused": list(targets.unused)},
         "need": int(plan.need_persons),
+        "submissions": solution.get("submissions"),
+        "base_plan": extra.get("base_plan"),
+        "base_fingerprint": extra.get("base_fingerprint"),
         "files": sorted(RUN_FILES),
     }
 
 
-RUN_FILES = ("allocation.csv", "county.csv", "targets.csv", "parameters.csv", "county_minimum.csv", "model.mps",
+RUN_FILES = ("explain.csv", "explain.md", "allocation.csv", "county.csv", "targets.csv", "parameters.csv", "county_minimum.csv", "model.mps",
              "solver.log", "verify.json", "manifest.json",
              "network.graphml", "network.png", "network_fit.json", "access.csv")  # pipeline.network_outputs
 
 
-def write_run(folder: Path, solution: dict, verify_text: bytes, manifest_obj: dict, network=None) -> None:
+def write_run(folder: Path, solution: dict, verify_text: bytes, manifest_obj: dict, network=None,
+              explanation: dict | None = None) -> None:
     folder = Path(folder)
+    if explanation is not None:
+        write_csv(explanation["frame"], folder / "explain.csv")
+        (folder / "explain.md").write_text(explanation["markdown"], encoding="utf-8")
     if network is not None:
         from pipeline.network_outputs import write_network  # imports this module: import at call time
         write_network(folder, network, solution["inputs"].municipalities["eligible"])
@@ -153,4 +203,8 @@ def write_run(folder: Path, solution: dict, verify_text: bytes, manifest_obj: di
     (folder / "model.mps").write_text(solution["model_mps"])
     (folder / "solver.log").write_text(solution["solver_log"])
     (folder / "verify.json").write_bytes(verify_text)
+    if "change_reason" in allocation:
+        write_csv(change_table(allocation), folder / "changes.csv")
+        write_csv(solution["shortfalls"], folder / "shortfalls.csv")
+        manifest_obj["files"] = sorted({*manifest_obj["files"], "changes.csv", "shortfalls.csv"})
     write_json(manifest_obj, folder / "manifest.json")

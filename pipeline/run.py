@@ -5,8 +5,6 @@ through a central ``luigid`` (how planners spread many plans over machines).
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import sys
 import time
@@ -15,15 +13,11 @@ from pathlib import Path
 
 import luigi
 
-from pipeline import outputs, tasks
-from pipeline.config import plan_path
+from pipeline import tasks
+from pipeline.config import load_plan, plan_path
 from pipeline.errors import InputError
-from pipeline.inputs import DATA_DIR, input_files
-from pipeline.letters import document_files
-
-CODE_DIRS = ("optimiser", "pipeline")
-ROOT = Path(__file__).resolve().parent.parent
-
+from pipeline.fingerprint import base_plan_name, fingerprint
+from pipeline.inputs import DATA_DIR
 
 @dataclass
 class RunOptions:
@@ -39,41 +33,21 @@ class RunOptions:
     failures: list = field(default_factory=list)
 
 
-def code_sha256() -> str:
-    digest = hashlib.sha256()
-    for folder in CODE_DIRS:
-        for path in sorted((ROOT / folder).rglob("*.py")):
-            digest.update(str(path.relative_to(ROOT)).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def fingerprint(opts: RunOptions) -> tuple[str, dict, str]:
-    """(fingerprint, {input path: sha256}, code sha256).  Missing files are input errors."""
-    config = plan_path(opts.plan, opts.config_dir)
-    files = [config] + input_files(opts.plan, opts.data_dir)
-    files += document_files(opts.plan, opts.config_dir, opts.data_dir)  # letters and report
-    hashes = {}
-    for path in files:
-        if not path.is_file():
-            raise InputError(str(path), "file not found",
-                             "check --plan and that data/ is complete" if path != config else "no such plan")
-        hashes[str(path)] = outputs.sha256_file(path)
-    code = code_sha256()
-    text = json.dumps({"inputs": hashes, "code": code}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest(), hashes, code
-
-
-def build(opts: RunOptions, final_task_cls=tasks.Publish) -> int:
+def build(opts: RunOptions, final_task_cls=tasks.Publish, **task_params) -> int:
     """Run the graph up to ``final_task_cls``; return the process exit status."""
     try:
-        fp, hashes, code = fingerprint(opts)
+        load_plan(plan_path(opts.plan, opts.config_dir))  # a bad plan file stops here, before any task
+        fp, _, _ = fingerprint(opts.plan, opts.config_dir, opts.data_dir)
+        base = base_plan_name(opts.plan, opts.config_dir)
+        if base is not None:
+            load_plan(plan_path(base, opts.config_dir))
+        base_fp = fingerprint(base, opts.config_dir, opts.data_dir)[0] if base is not None else ""
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    extra = {"inputs": hashes, "code_sha256": code, "git_commit": outputs.git_commit(ROOT)}
     task = final_task_cls(plan=opts.plan, fingerprint=fp, config_dir=str(opts.config_dir),
-                          data_dir=str(opts.data_dir), out_dir=str(opts.out_dir), manifest_extra=extra)
+                          data_dir=str(opts.data_dir), out_dir=str(opts.out_dir), base_plan=base or "",
+                          base_fingerprint=base_fp, **task_params)
     failures: list[BaseException] = []
     handlers = _progress_handlers(failures, opts.quiet)
     try:

@@ -68,13 +68,21 @@ class KsFile:
 
 
 def read_submissions(plan: Plan, municipalities: pd.DataFrame, data_dir: Path) -> Submissions:
-    folder = plan_inputs_dir(plan.name, data_dir)
-    recs, recs_illustrative = _read_counties(plan, folder / "counties", municipalities)
-    ks, ks_illustrative = _read_ks(plan, folder / "ks.yaml", municipalities.index)
-    answers, answers_illustrative = _read_answers(plan, folder / "answers.csv", municipalities.index)
+    """The plan's submissions.  A re-plan reads its own files where it has
+    them (``data/inputs/<plan>/``) and the base plan's for the rest."""
+    own = plan_inputs_dir(plan.name, data_dir)
+    base = plan_inputs_dir(plan.replan.base_plan, data_dir) if plan.replan else own
+
+    def pick(name: str) -> Path:
+        return own / name if (own / name).exists() or base == own else base / name
+
+    recs, recs_illustrative = _read_counties(plan, pick("counties"), municipalities)
+    ks_path = pick("ks.yaml")
+    ks, ks_illustrative = _read_ks(plan, ks_path, municipalities.index)
+    answers, answers_illustrative = _read_answers(plan, pick("answers.csv"), municipalities.index)
     submissions = Submissions(recommendations=recs, ks=ks, answers=answers,
                               illustrative=recs_illustrative or ks_illustrative or answers_illustrative)
-    _cross_check(plan, submissions, folder, municipalities["fylke"])
+    _cross_check(plan, submissions, ks_path, municipalities["fylke"])
     return submissions
 
 
@@ -189,19 +197,19 @@ def _read_answers(plan: Plan, path: Path, codes: pd.Index) -> tuple[pd.DataFrame
     return answers, _is_illustrative(path)
 
 
-def _cross_check(plan: Plan, s: Submissions, folder: Path, fylke: pd.Series) -> None:
+def _cross_check(plan: Plan, s: Submissions, ks_path: Path, fylke: pd.Series) -> None:
     """Contradictions between files that no single file shows."""
     if s.ks is None:
         return
     locked = locked_municipalities(plan, s.recommendations, fylke)
     for i, (code, cap) in enumerate(s.ks.caps.items()):
         if code in locked and s.recommendations.at[code, "recommended"] > cap:
-            raise InputError(f"{folder / 'ks.yaml'}:caps[{i}].max_persons",
+            raise InputError(f"{ks_path}:caps[{i}].max_persons",
                              f"KS cap {cap} for {code} is below its locked county recommendation "
                              f"{int(s.recommendations.at[code, 'recommended'])}",
                              "unlock the recommendation or raise the cap")
         if code in locked and code in s.ks.exclusions.index:
-            raise InputError(f"{folder / 'ks.yaml'}:exclusions", f"{code} is excluded by KS but its recommendation is locked")
+            raise InputError(f"{ks_path}:exclusions", f"{code} is excluded by KS but its recommendation is locked")
 
 
 def submissions_summary(s: Submissions) -> dict:
@@ -214,3 +222,32 @@ def submissions_summary(s: Submissions) -> dict:
                                          "caps": len(s.ks.caps), "exclusions": len(s.ks.exclusions),
                                          "minimum_exceptions": len(s.ks.minimum_exceptions)},
     }
+
+
+def read_status(plan: Plan, municipalities: pd.DataFrame, data_dir: Path) -> tuple[pd.DataFrame, bool]:
+    """A re-plan's status file: what is settled and decided so far this year.
+
+    Columns: kommunenummer,kommune,year,settled,decision,extra_capacity,
+    settled_above_decision (true where more are settled than decided, on
+    purpose, e.g. family reunification counted in).  Municipalities without
+    a row have settled 0 and no decision.
+    """
+    path = plan_inputs_dir(plan.name, data_dir) / plan.replan.status_file
+    frame = read_table(path, [
+        Column("kommunenummer", "code"), Column("year", "int", minimum=2000), Column("settled", "int"),
+        Column("decision", "int", required=False), Column("extra_capacity", "int", required=False),
+        Column("settled_above_decision", "bool", required=False),
+    ])
+    check_codes(frame, path, municipalities.index, complete=False)
+    _check_year(path, frame, plan)
+    above = frame["decision"].notna() & (frame["settled"] > frame["decision"].fillna(0)) & ~frame["settled_above_decision"]
+    if above.any():
+        fail_at(path, frame, above, "settled",
+                f"{frame['kommunenummer'][above].iloc[0]} has settled {frame['settled'][above].iloc[0]}, more than its "
+                f"decision {frame['decision'][above].iloc[0]}", "correct the figures or set settled_above_decision to true")
+    settled = int(frame["settled"].sum())
+    if settled > plan.need_persons:
+        raise InputError(f"{path}:settled", f"{settled} persons are already settled nationally, more than the new "
+                         f"need {plan.need_persons}", "the need cannot fall below what is settled")
+    status = frame.set_index("kommunenummer")[["settled", "decision", "extra_capacity"]].astype(float)
+    return status, _is_illustrative(path)

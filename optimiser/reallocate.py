@@ -1,0 +1,144 @@
+"""Mid-year re-plan and the need ladder.
+
+A re-plan starts from the parameters of a fresh plan at the new need and
+adds what has happened since the base plan (``adjust``):
+
+* never below what is settled: l_m >= settled_m;
+* not below the decision unless the need falls: l_m >= decision_m;
+* a municipality that decided less than asked takes at most its decision
+  (plus any extra it volunteers if the need grows), and its shortfall must
+  be placed elsewhere, preferably within the reasonable travel time
+  (``shortfall`` pairs, penalised per person beyond reach);
+* minimal disruption: a penalty per person changed against the base plan
+  and a larger one per municipality asked that was not asked before, so
+  volunteered extra capacity is used before new municipalities are asked;
+* a falling need is taken from the plan proportionally: the target becomes
+  previous_m * N_new / N_base, never below settled, keeping 0-or-minimum.
+
+The need ladder (``ladder``) solves an increasing list of needs with
+x(N_k) >= x(N_{k-1}): no municipality's request falls when the need rises
+(house monotonicity, which formula keys are known to break).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from optimiser.model import ModelInputs, build_model, requests
+from optimiser.plan import ReplanConfig
+from optimiser.solve import InfeasiblePlan, solve
+
+
+@dataclass(frozen=True)
+class ReplanContext:
+    """What the re-plan knows beyond a fresh plan.
+
+    previous: request per municipality in the base plan.
+    status: index kommunenummer; ``settled`` (persons this year), ``decision``
+      (vedtak, NaN if none), ``extra_capacity`` (volunteered, NaN if none).
+    base_need: the base plan's national need.
+    travel_minutes: square frame of travel minutes between municipalities.
+    reasonable_minutes: the plan's reasonable travel time.
+    """
+
+    previous: pd.Series
+    status: pd.DataFrame
+    base_need: int
+    travel_minutes: pd.DataFrame
+    reasonable_minutes: float
+
+
+def adjust(inputs: ModelInputs, cfg: ReplanConfig, ctx: ReplanContext) -> ModelInputs:
+    """The plan's parameters turned into a re-plan's (see module docstring)."""
+    m = inputs.municipalities.copy()
+    codes = m.index
+    previous = ctx.previous.reindex(codes).fillna(0).astype(int)
+    status = ctx.status.reindex(codes)
+    settled = status["settled"].fillna(0).astype(int)
+    decision = status["decision"]
+    falling = inputs.need < ctx.base_need
+
+    if cfg.all_municipalities_eligible:
+        m["eligible"] = m["excluded_by"] != "ks_exclusion"
+        m.loc[m["eligible"], "excluded_by"] = ""
+    volunteered = status["extra_capacity"]
+    m["extra_capacity"] = volunteered.where(volunteered.notna(), m["extra_capacity"]).astype(int)
+
+    declined = decision.notna() & (decision < previous)
+    if not falling:
+        # Decided municipalities plan on their decision as base capacity.
+        m["base_capacity"] = decision.where(decision.notna(), m["base_capacity"]).astype(int)
+        m["lower_bound"] = np.maximum(settled, decision.fillna(0)).astype(int)
+        shortfall = (previous - decision)[declined & (decision >= settled)].astype(int)
+    else:
+        m["lower_bound"] = settled
+        m["target"] = previous * (inputs.need / ctx.base_need)
+        shortfall = pd.Series(dtype=int)
+    # Whoever must keep what is settled can always hold it.
+    m["base_capacity"] = np.maximum(m["base_capacity"], m["lower_bound"])
+    m["eligible"] = m["eligible"] | (m["lower_bound"] > 0)
+    m["previous"] = previous.astype(float)
+    pairs = shortfall_pairs(shortfall, ctx.travel_minutes, ctx.reasonable_minutes, cfg.shortfall_outside_reach)
+    return dataclasses.replace(inputs, name=inputs.name, municipalities=m,
+                               shortfall=shortfall[shortfall > 0], shortfall_pairs=pairs)
+
+
+def shortfall_pairs(shortfall: pd.Series, travel: pd.DataFrame, reasonable_minutes: float,
+                    outside_cost: float) -> pd.DataFrame:
+    """(origin, receiver) pairs a declined quota may move along, with their cost per person."""
+    rows = []
+    for origin in shortfall.index[shortfall > 0]:
+        minutes = travel.loc[origin].drop(origin)
+        rows.append(pd.DataFrame({"origin": origin, "receiver": minutes.index, "minutes": minutes.to_numpy(),
+                                  "cost": np.where(minutes.to_numpy() <= reasonable_minutes, 0.0, outside_cost)}))
+    if not rows:
+        return pd.DataFrame({"origin": [], "receiver": [], "minutes": [], "cost": []})
+    return pd.concat(rows, ignore_index=True)
+
+
+REASONS = ("declined", "shortfall received", "newly asked", "extra capacity", "need fell", "need rose", "unchanged")
+
+
+def change_reasons(inputs: ModelInputs, request: pd.Series, received: pd.Series) -> pd.Series:
+    """One reason per municipality for its change against the base plan."""
+    m = inputs.municipalities
+    previous = m["previous"].fillna(0)
+    change = request - previous
+    reason = pd.Series("unchanged", index=m.index)
+    reason[change > 0] = "need rose"
+    reason[(change > 0) & (request > m["base_capacity"])] = "extra capacity"
+    reason[(change > 0) & (previous == 0)] = "newly asked"
+    reason[received.reindex(m.index).fillna(0) > 0] = "shortfall received"
+    reason[change < 0] = "need fell"
+    reason[m.index.isin(inputs.shortfall.index)] = "declined"
+    return reason
+
+
+def ladder(make_inputs: Callable[[int], ModelInputs], needs: list[int], solvers: list,
+           progress: Callable[[int, int, int], None] | None = None) -> pd.DataFrame:
+    """Requests per municipality (rows) for each need (columns), never falling as the need rises."""
+    if any(b <= a for a, b in zip(needs, needs[1:])):
+        raise ValueError("ladder needs must be strictly increasing")
+    columns = {}
+    floor = None
+    for step, need in enumerate(needs):
+        inputs = make_inputs(need)
+        if floor is not None:
+            m = inputs.municipalities.assign(
+                lower_bound=np.maximum(inputs.municipalities["lower_bound"], floor.reindex(inputs.municipalities.index)))
+            m["eligible"] = m["eligible"] | (m["lower_bound"] > 0)
+            inputs = dataclasses.replace(inputs, municipalities=m)
+        prob, v = build_model(inputs)
+        result = solve(prob, solvers)
+        if not result.status.has_solution:
+            raise InfeasiblePlan(inputs.name, f"ladder step {need}: {result.status.value}")
+        floor = requests(v)
+        columns[need] = floor
+        if progress:
+            progress(step + 1, len(needs), need)
+    return pd.DataFrame(columns).rename_axis("kommunenummer")
+
