@@ -61,7 +61,12 @@ def summary(folder: Path) -> None:
     print(f"\nsolver {manifest['solver']['name']} {manifest['solver']['version']}: {manifest['status']}, "
           f"objective {manifest['objective']:.3f}, gap {manifest['gap']}")
     print(f"criteria used: {', '.join(crit['used'])}; lacked (no data): {', '.join(crit['lacked']) or 'none'}")
+    if (manifest.get("submissions") or {}).get("illustrative"):
+        print("inputs: county recommendations, KS input or municipal answers are ILLUSTRATIVE stand-ins "
+              "(data/README.md); replace them with the real submissions before publishing")
     print(f"outputs in {folder}/: {', '.join(f for f in manifest['files'] if '/' not in f)}")
+    if not any(f.startswith("letters/") for f in manifest["files"]):
+        print(f"letters: none (no config/letters/{manifest.get('plan', folder.name)}.yaml)")
     letters = [f for f in manifest["files"] if f.startswith("letters/") and f.endswith(".md")]
     if letters:
         print(f"letters: {len(letters)} municipalities, Markdown and HTML, in {folder / 'letters'}/")
