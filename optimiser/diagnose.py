@@ -21,7 +21,7 @@ SOFT_FAMILIES = ("target_deviation", "recommendation_deviation", "change_from_pr
 TOLERANCE = 1e-6
 
 EXPLAIN = {
-    "national_need": "the national need cannot be met",
+    "national_need": "the national need cannot be met exactly",
     "eligibility": "may not be asked (access rule or KS exclusion)",
     "minimum_size": "the minimum request",
     "capacity": "base + volunteered extra capacity",
@@ -32,7 +32,7 @@ EXPLAIN = {
     "lock": "a locked county recommendation",
     "granularity": "requests in multiples of the granularity",
     "county_spread": "the county's minimum share (spread rule)",
-    "em_quota": "the unaccompanied-minor quota cannot be met",
+    "em_quota": "the unaccompanied-minor quota cannot be met exactly",
     "em_capacity": "EM capacity",
     "em_minimum": "the minimum EM request",
     "em_inside_total": "EM requests count inside the total",
@@ -52,30 +52,30 @@ def diagnose(inputs: ModelInputs, solvers: list) -> list[Conflict]:
     prob, v = build_model(inputs)
     for var in list(v.x) + list(v.e) + list(v.y):
         var.upBound = None  # variable bounds repeat explicit limits; let those carry the breach
-    slacks: dict[str, list[pulp.LpVariable]] = {}
-    for name, con in prob.constraints.items():
-        if name.split(":")[0] in SOFT_FAMILIES:
+    # (constraint name, "over" | "under") -> breach variable: "over" lets the
+    # left-hand side exceed a <= or = limit, "under" fall short of a >= or = limit.
+    slacks: dict[tuple[str, str], pulp.LpVariable] = {}
+    for con in prob.constraints():
+        if con.name.split(":")[0] in SOFT_FAMILIES:
             continue
-        pair = []
         if con.sense in (pulp.LpConstraintLE, pulp.LpConstraintEQ):
-            over = pulp.LpVariable(f"breach_over_{len(slacks)}", lowBound=0)
+            over = prob.add_variable(f"breach_over_{len(slacks)}", lowBound=0)
             con.addInPlace(-over)
-            pair.append(over)
+            slacks[con.name, "over"] = over
         if con.sense in (pulp.LpConstraintGE, pulp.LpConstraintEQ):
-            under = pulp.LpVariable(f"breach_under_{len(slacks)}", lowBound=0)
+            under = prob.add_variable(f"breach_under_{len(slacks)}", lowBound=0)
             con.addInPlace(under)
-            pair.append(under)
-        slacks[name] = pair
-    prob.setObjective(pulp.lpSum(_cost(name) * var for name, pair in slacks.items() for var in pair))
+            slacks[con.name, "under"] = under
+    prob.setObjective(pulp.lpSum(_cost(name) * var for (name, _), var in slacks.items()))
     result = solve(prob, solvers)
     if not result.status.has_solution:
         return [Conflict("model", "NO", 0.0, f"the relaxed model is {result.status.value} as well")]
     conflicts = []
-    for name, pair in slacks.items():
-        amount = sum(var.varValue or 0.0 for var in pair)
+    for (name, direction), var in slacks.items():
+        amount = var.varValue or 0.0
         if amount > TOLERANCE:
             rule, _, key = name.partition(":")
-            conflicts.append(Conflict(rule, key, round(amount, 6), _text(rule, key, amount, inputs)))
+            conflicts.append(Conflict(rule, key, round(amount, 6), _text(rule, key, amount, direction, inputs)))
     return sorted(conflicts, key=lambda c: (-c.amount, c.rule, c.key))
 
 
@@ -89,15 +89,26 @@ def _cost(name: str) -> float:
     return BREACH_COST.get(name.split(":")[0], LOCAL_BREACH_COST)
 
 
-def _text(rule: str, key: str, amount: float, inputs: ModelInputs) -> str:
+def _text(rule: str, key: str, amount: float, direction: str, inputs: ModelInputs) -> str:
     what = EXPLAIN.get(rule, rule)
     if rule == "county_spread":
         m = inputs.municipalities
-        room = int(inputs.upper[m["fylke"] == key].sum())
-        return (f"county {key}: {what} asks for at least {int(inputs.county_minimum[key])} persons, "
-                f"its municipalities can take at most {room}: short by {amount:g}")
+        members = m[m["fylke"] == key]
+        minimum = int(inputs.county_minimum[key])
+        # A locked municipality takes exactly its recommendation, whatever its capacity.
+        room = int(inputs.upper[members.index].where(~members["locked"], members["recommended"]).sum())
+        locks = ", ".join(f"{c} locked at {int(r)}" for c, r in members.loc[members["locked"], "recommended"].items())
+        can_take = (f", its municipalities can take at most {room}" + (f" ({locks})" if locks else "")
+                    if room < minimum else "")
+        return f"county {key}: {what} asks for at least {minimum} persons{can_take}: short by {amount:g}"
     if rule in ("national_need", "em_quota"):
-        return f"{what}: short by {amount:g} persons"
+        need = inputs.need if rule == "national_need" else inputs.em_need
+        if direction == "over":
+            return f"{what}: other limits force {amount:g} persons more than the {need} asked for"
+        m = inputs.municipalities
+        room = int(inputs.upper.sum() if rule == "national_need" else m["em_capacity"][m["eligible"]].sum())
+        can_take = f" (the municipalities can take at most {room})" if room < need else ""
+        return f"{what}: {need} persons asked for, short by {amount:g} persons{can_take}"
     return f"{key}: {what} must be broken by {amount:g}"
 
 

@@ -68,6 +68,9 @@ def solve(prob: pulp.LpProblem, solvers: list) -> SolveResult:
             errors.append(f"{solver.name}: {exc}")
             log.warning("solver %s failed (%s), trying the next", solver.name, exc)
             continue
+        except KeyError as exc:
+            if not _assign_highs_limit_status(prob, exc):
+                raise
         seconds = time.perf_counter() - start
         status = _status(prob.status, prob.sol_status)
         result = SolveResult(
@@ -84,6 +87,27 @@ def solve(prob: pulp.LpProblem, solvers: list) -> SolveResult:
             log.warning("solver stopped at a limit: solution is feasible, not proven optimal (gap %s)", result.gap)
         return result
     raise RuntimeError("no solver could run: " + "; ".join(errors))
+
+
+# HiGHS stops that PuLP's status table does not know (it raises KeyError after
+# reading the solution): node, leaf and improving-solution limits end as
+# kSolutionLimit, memory as kMemoryLimit, an interrupt as kHighsInterrupt.
+HIGHS_LIMITS = ("kSolutionLimit", "kMemoryLimit", "kHighsInterrupt")
+
+
+def _assign_highs_limit_status(prob: pulp.LpProblem, exc: KeyError) -> bool:
+    """Give ``prob`` the status PuLP gives a HiGHS time-out: an incumbent is
+    integer-feasible (never optimal), none is not solved.  False if ``exc``
+    is not such a limit."""
+    model = getattr(prob, "solverModel", None)
+    stopped = exc.args[0] if exc.args else None
+    if model is None or getattr(stopped, "name", None) not in HIGHS_LIMITS:
+        return False
+    if int(model.getInfo().primal_solution_status) == 2:  # kSolutionStatusFeasible
+        prob.assignStatus(pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible)
+    else:
+        prob.assignStatus(pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound)
+    return True
 
 
 def _status(status: int, sol_status: int) -> SolveStatus:

@@ -33,6 +33,9 @@ def verify(inputs: ModelInputs, request: pd.Series, em_request: pd.Series | None
     missing = x.isna()
     for c in m.index[missing]:
         out.append(Violation("complete", c, 0, "no request for this municipality"))
+    for c in request.index.difference(m.index):
+        out.append(Violation("unknown_municipality", str(c), float(request[c]),
+                             f"request {request[c]:g} for a municipality not in the plan"))
     x = x.fillna(0)
     non_integer = (x != x.round())
     for c in m.index[non_integer]:
@@ -53,7 +56,7 @@ def verify(inputs: ModelInputs, request: pd.Series, em_request: pd.Series | None
                  "request {x} above the KS cap")
     out += _each(m["health_cap"].notna() & (x > m["health_cap"]), x, "complex_health",
                  lambda c: x[c] - m.at[c, "health_cap"], "request {x} above what its complex-health capacity allows")
-    out += _each(x < m["lower_bound"], x, "lower_bound", lambda c: m.at[c, "lower_bound"] - x[c],
+    out += _each((m["lower_bound"] > 0) & (x < m["lower_bound"]), x, "lower_bound", lambda c: m.at[c, "lower_bound"] - x[c],
                  "request {x} below what is settled or decided")
     locked = m["locked"] & (x != m["recommended"])
     out += _each(locked, x, "lock", lambda c: abs(x[c] - m.at[c, "recommended"]), "request {x} differs from the locked recommendation")
@@ -96,12 +99,33 @@ def _verify_em(inputs: ModelInputs, x: pd.Series, em_request: pd.Series | None) 
                  "EM request {x} above its EM capacity")
     out += _each(asked & (y < inputs.em_minimum), y, "em_minimum", lambda c: inputs.em_minimum - y[c],
                  f"EM request {{x}} below the EM minimum {inputs.em_minimum}")
-    out += _each(y > x, y, "em_inside_total", lambda c: y[c] - x[c], "EM request {x} larger than the total request")
+    out += _each(asked & (y > x), y, "em_inside_total", lambda c: y[c] - x[c], "EM request {x} larger than the total request")
     return out
 
 
 def _each(mask: pd.Series, x: pd.Series, rule: str, amount, template: str) -> list[Violation]:
-    return [Violation(rule, c, float(amount(c)), template.format(x=int(x[c]))) for c in mask.index[mask]]
+    return [Violation(rule, c, float(amount(c)), template.format(x=f"{x[c]:g}")) for c in mask.index[mask]]
+
+
+def verify_ladder(table: pd.DataFrame) -> list[Violation]:
+    """House monotonicity of a need ladder: no request falls when the need rises.
+
+    ``table``: one row per municipality (index or column ``kommunenummer``),
+    one column per need (numbers or their text, as in the ladder CSV).  Each
+    fall between two consecutive needs is a violation naming the municipality,
+    both needs and the persons lost.
+    """
+    if "kommunenummer" in table.columns:
+        table = table.set_index("kommunenummer")
+    needs = sorted(table.columns, key=int)
+    out = []
+    for low, high in zip(needs, needs[1:]):
+        fall = table[low] - table[high]
+        for c in table.index[fall > 0]:
+            out.append(Violation("ladder_monotonicity", str(c), float(fall[c]),
+                                 f"request falls from {table.at[c, low]:g} at need {int(low)} "
+                                 f"to {table.at[c, high]:g} at need {int(high)}"))
+    return out
 
 
 def report(violations: list[Violation]) -> dict:
@@ -109,6 +133,6 @@ def report(violations: list[Violation]) -> dict:
             "rules_checked": RULES}
 
 
-RULES = ["complete", "integer", "national_need", "non_negative", "eligibility", "minimum_size", "capacity",
+RULES = ["complete", "unknown_municipality", "integer", "national_need", "non_negative", "eligibility", "minimum_size", "capacity",
          "ks_cap", "complex_health", "lower_bound", "lock", "granularity", "county_spread",
          "em_quota", "em_capable", "em_capacity", "em_minimum", "em_inside_total", "school_region_cap"]
