@@ -2,10 +2,10 @@
 
 Per municipality: the target and each criterion's contribution, the county
 recommendation and the deviation from it, the limits that bound, and the
-marginal value of one more place of capacity: the dual of the capacity
-limits in the LP that fixes every integer decision at its solved value
-(how much the objective would fall with one more place; 0 when capacity
-did not bind).
+marginal value of one more place of capacity: in the LP that fixes every
+integer decision at its solved value, how much the objective falls when the
+municipality's capacity limits are raised by one place (0 when capacity did
+not bind).  The duals of those limits pick the municipalities to try.
 """
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ from optimiser.plan import Plan
 from optimiser.solve import solve
 
 CAPACITY_FAMILIES = ("capacity", "base_capacity", "ks_cap", "complex_health")
+MARGINAL_TOLERANCE = 1e-6
+# Smallest marginal value a sentence mentions: below it the gain is the tie-break's.
+MARGINAL_SHOWN = 0.005
 LABELS = {
     "population": "population", "centrality": "centrality", "upper_secondary": "upper-secondary access",
     "labour_market": "labour market", "settlement_history": "settlement history",
@@ -30,9 +33,12 @@ def binding_limits(inputs: ModelInputs, request: pd.Series, em_request: pd.Serie
     m = inputs.municipalities
     x = request.reindex(m.index).fillna(0)
     asked = x > 0
+    # A re-plan may make an excluded municipality eligible (it must keep what is settled).
+    excluded_by = m["excluded_by"].where(~m["eligible"], "") if "excluded_by" in m else pd.Series("", index=m.index)
     rules = {
-        "access rule": (m["excluded_by"] == "access"),
-        "KS exclusion": (m["excluded_by"] == "ks_exclusion"),
+        "access rule": (excluded_by == "access"),
+        "KS exclusion": (excluded_by == "ks_exclusion"),
+        "not eligible": ~m["eligible"] & (excluded_by == ""),
         "minimum size": asked & (x == m["min_request"]),
         "base capacity": asked & (x == m["base_capacity"]),
         "extra capacity": asked & (m["extra_capacity"] > 0) & (x == m["base_capacity"] + m["extra_capacity"]),
@@ -56,6 +62,10 @@ def capacity_marginal_value(inputs: ModelInputs, request: pd.Series, em_request:
         var.lowBound = var.upBound = int(asked[c])
     for var in list(v.x) + list(v.y) + list(v.z) + (list(v.k) if v.k is not None else []):
         var.cat = pulp.LpContinuous
+    for var in list(v.x) + list(v.e):
+        # These bounds repeat the capacity rows; left in place, the solver may
+        # put the dual on the bound instead of the row and report 0.
+        var.upBound = None
     em_asked = em_request.reindex(v.z.index).fillna(0) > 0
     for c, var in v.z.items():
         var.lowBound = var.upBound = int(em_asked[c])
@@ -66,12 +76,57 @@ def capacity_marginal_value(inputs: ModelInputs, request: pd.Series, em_request:
     value = pd.Series(0.0, index=inputs.municipalities.index)
     if not result.status.has_solution:
         return value * float("nan")
-    for name, con in prob.constraints.items():
-        rule, _, key = name.partition(":")
-        if rule in CAPACITY_FAMILIES and con.pi is not None:
-            # A <= limit in a minimisation has pi <= 0; one more place lowers the objective by -pi.
-            value[key] += -float(con.pi)
+    rows: dict[str, list] = {}
+    for con in prob.constraints():
+        rule, _, key = con.name.partition(":")
+        if rule in CAPACITY_FAMILIES and asked[key]:
+            rows.setdefault(key, []).append(con)
+    objective_with = _raised_objective(prob, solvers)
+    base = objective_with([])
+    for key, limits in rows.items():
+        # A <= limit in a minimisation has pi <= 0, and -pi never understates
+        # the fall of the objective per place; but at a degenerate optimum it
+        # can be positive although one more place changes nothing.  So the
+        # dual only picks the candidates, and one more place is then tried.
+        if sum(-(con.pi or 0.0) for con in limits) <= MARGINAL_TOLERANCE:
+            continue
+        raised = objective_with(limits)
+        if raised is not None:
+            value[key] = max(0.0, base - raised)
     return value.round(6) + 0.0
+
+
+def _raised_objective(prob: pulp.LpProblem, solvers: list):
+    """A function: capacity rows -> the LP optimum with each of them one place higher.
+
+    With HiGHS the solved model is kept (PuLP leaves it in ``prob.solverModel``,
+    each constraint's row in ``con.index``): a changed bound and a re-run
+    start from the last basis, a few simplex steps instead of a rebuild.
+    Otherwise (CBC) the problem is solved again through PuLP.
+    """
+    highs = getattr(prob, "solverModel", None)
+    if highs is not None and hasattr(highs, "changeRowBounds"):
+        def objective_with(limits) -> float | None:
+            lp = highs.getLp()
+            saved = [(con.index, lp.row_lower_[con.index], lp.row_upper_[con.index]) for con in limits]
+            for row, lower, upper in saved:
+                highs.changeRowBounds(row, lower, upper + 1)
+            highs.run()
+            optimal = highs.getModelStatus() == type(highs.getModelStatus()).kOptimal
+            objective = highs.getInfo().objective_function_value if optimal else None
+            for row, lower, upper in saved:
+                highs.changeRowBounds(row, lower, upper)
+            return objective
+        return objective_with
+
+    def resolve_with(limits) -> float | None:
+        for con in limits:
+            con.constant -= 1
+        raised = solve(prob, solvers)
+        for con in limits:
+            con.constant += 1
+        return raised.objective if raised.status.has_solution else None
+    return resolve_with
 
 
 def explain(plan: Plan, targets: Targets, inputs: ModelInputs, allocation: pd.DataFrame,
@@ -114,7 +169,7 @@ def _sentence(code: str, row: pd.Series, plan: Plan, contributions: pd.Series) -
     if pd.notna(row["recommended"]):
         text += f"; the county recommended {row['recommended']} ({row['deviation_from_recommended']:+d})"
     text += f"; bound by: {row['binding']}" if row["binding"] else "; no limit bound"
-    if row["capacity_marginal_value"] > 1e-6:
+    if row["capacity_marginal_value"] >= MARGINAL_SHOWN:
         text += f"; one more place of capacity would improve the plan by {row['capacity_marginal_value']:.2f}"
     return text + "."
 
