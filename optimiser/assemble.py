@@ -133,10 +133,14 @@ def model_inputs(data: PlanData, target: pd.Series, access: pd.DataFrame, plan: 
 
 def _health_cap(capacity: pd.Series, share: float) -> pd.Series:
     """Most persons a municipality can take when a share of them has complex
-    health needs: floor(capacity / share); NaN where no capacity was stated."""
+    health needs: the largest x with share * x <= capacity, i.e. floor(capacity /
+    share); NaN where no capacity was stated.  The quotient is nudged up by far
+    less than a person before rounding down: in floating point 7 / 0.07 is
+    99.99999999999999, and 100 persons (7 with complex needs) are within a
+    capacity of 7."""
     if share <= 0:
         return pd.Series(np.nan, index=capacity.index)
-    return np.floor(capacity / share)
+    return np.floor(capacity / share + 1e-9)
 
 
 def em_targets(frame: pd.DataFrame, em_need: int) -> pd.Series:

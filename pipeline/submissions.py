@@ -208,8 +208,12 @@ def _cross_check(plan: Plan, s: Submissions, ks_path: Path, fylke: pd.Series) ->
                              f"KS cap {cap} for {code} is below its locked county recommendation "
                              f"{int(s.recommendations.at[code, 'recommended'])}",
                              "unlock the recommendation or raise the cap")
-        if code in locked and code in s.ks.exclusions.index:
-            raise InputError(f"{ks_path}:exclusions", f"{code} is excluded by KS but its recommendation is locked")
+    for i, code in enumerate(s.ks.exclusions.index):
+        if code in locked and s.recommendations.at[code, "recommended"] > 0:
+            raise InputError(f"{ks_path}:exclusions[{i}].kommunenummer",
+                             f"{code} is excluded by KS but its county recommendation "
+                             f"{int(s.recommendations.at[code, 'recommended'])} is locked",
+                             "unlock the recommendation or lift the exclusion")
 
 
 def submissions_summary(s: Submissions) -> dict:

@@ -99,9 +99,14 @@ def solve_quietly(inputs: model.ModelInputs) -> tuple[pd.Series, SolveResult]:
 
     Requests are only meaningful when ``result.status.has_solution``.
     """
-    prob, v = model.build_model(inputs)
-    result = solve(prob, make_solvers(SolverConfig()))
+    v, result = solve_vars_quietly(inputs)
     return model.requests(v), result
+
+
+def solve_vars_quietly(inputs: model.ModelInputs) -> tuple[model.ModelVars, SolveResult]:
+    """As ``solve_quietly``, returning the solved variables (EM requests: ``model.em_requests``)."""
+    prob, v = model.build_model(inputs)
+    return v, solve(prob, make_solvers(SolverConfig()))
 
 
 def make_plan(**overrides) -> Plan:
