@@ -64,8 +64,11 @@ def solve_plan(data: PlanData, access: pd.DataFrame, plan: Plan, solvers: list,
     timings["solve_seconds"] = result.solve_seconds
     if result.status is SolveStatus.INFEASIBLE:
         raise InfeasiblePlan(plan.name, describe(diagnose(inputs, solvers)))
-    if result.status in (SolveStatus.UNBOUNDED, SolveStatus.NOT_SOLVED):
+    if result.status is SolveStatus.UNBOUNDED:
         raise InfeasiblePlan(plan.name, f"the solver reports the model {result.status.value}")
+    if result.status is SolveStatus.NOT_SOLVED:
+        raise NotOptimal(f"plan {plan.name}: the solver stopped at a limit before it found any allocation "
+                         f"({result.pulp_status}); raise solver.time_limit_seconds")
     if result.status is SolveStatus.FEASIBLE and plan.solver.require_optimal:
         raise NotOptimal(f"plan {plan.name}: solver stopped at a limit with gap {result.gap}; "
                          "the plan requires proven optimality (raise solver.time_limit_seconds)")

@@ -111,7 +111,7 @@ class ModelVars:
 
 def build_model(inputs: ModelInputs) -> tuple[pulp.LpProblem, ModelVars]:
     prob = pulp.LpProblem(f"allocation_{_safe(inputs.name)}", pulp.LpMinimize)
-    v = make_vars(inputs)
+    v = make_vars(prob, inputs)
     add_national_need(prob, v, inputs)
     add_eligibility(prob, v, inputs)
     add_minimum_size(prob, v, inputs)
@@ -133,22 +133,22 @@ def build_model(inputs: ModelInputs) -> tuple[pulp.LpProblem, ModelVars]:
     return prob, v
 
 
-def _vars(prefix: str, index, **kw) -> pd.Series:
-    return pd.Series([pulp.LpVariable(f"{prefix}_{c}", **kw) for c in index], index=index, dtype=object)
-
-
-def make_vars(inputs: ModelInputs) -> ModelVars:
+def make_vars(prob: pulp.LpProblem, inputs: ModelInputs) -> ModelVars:
     m = inputs.municipalities
     codes = m.index
     upper = inputs.upper
     has_rec = codes[m["recommended"].notna()]
     em = codes[(m["em_capacity"] > 0) & m["eligible"]] if inputs.em_need > 0 else codes[:0]
     has_prev = codes[m["previous"].notna()]
-    x = pd.Series([pulp.LpVariable(f"x_{c}", lowBound=0, upBound=int(u), cat=pulp.LpInteger)
+
+    def _vars(prefix: str, index, **kw) -> pd.Series:
+        return pd.Series([prob.add_variable(f"{prefix}_{c}", **kw) for c in index], index=index, dtype=object)
+
+    x = pd.Series([prob.add_variable(f"x_{c}", lowBound=0, upBound=int(u), cat=pulp.LpInteger)
                    for c, u in zip(codes, upper)], index=codes, dtype=object)
-    e = pd.Series([pulp.LpVariable(f"e_{c}", lowBound=0, upBound=int(u))
+    e = pd.Series([prob.add_variable(f"e_{c}", lowBound=0, upBound=int(u))
                    for c, u in zip(codes, m["extra_capacity"])], index=codes, dtype=object)
-    y = pd.Series([pulp.LpVariable(f"y_{c}", lowBound=0, upBound=int(u), cat=pulp.LpInteger)
+    y = pd.Series([prob.add_variable(f"y_{c}", lowBound=0, upBound=int(u), cat=pulp.LpInteger)
                    for c, u in zip(em, m.loc[em, "em_capacity"])], index=em, dtype=object)
     return ModelVars(
         x=x, s=_vars("s", codes, cat=pulp.LpBinary), e=e,
@@ -158,7 +158,7 @@ def make_vars(inputs: ModelInputs) -> ModelVars:
         y=y, z=_vars("z", em, cat=pulp.LpBinary),
         fplus=_vars("fplus", em, lowBound=0), fminus=_vars("fminus", em, lowBound=0),
         cplus=_vars("cplus", has_prev, lowBound=0), cminus=_vars("cminus", has_prev, lowBound=0),
-        t=pd.Series({(o, r): pulp.LpVariable(f"t_{o}_{r}", lowBound=0)
+        t=pd.Series({(o, r): prob.add_variable(f"t_{o}_{r}", lowBound=0)
                      for o, r in zip(inputs.shortfall_pairs["origin"], inputs.shortfall_pairs["receiver"])},
                     dtype=object),
     )
@@ -317,8 +317,11 @@ def set_objective(prob, v: ModelVars, inputs: ModelInputs) -> None:
     # Tie-break: distinct coefficients in [t, 2t) on x, by code order, so
     # equal-cost optima resolve the same way every run and for any row order.
     not_asked_before = v.cplus.index[m.loc[v.cplus.index, "previous"] == 0]
-    rank = v.x.index.argsort(kind="stable").argsort()  # position in code order, whatever the row order
+    # position in code order, whatever the row order; the EM requests y get the
+    # same coefficients so their split is as determined as the totals'.
+    rank = pd.Series(v.x.index.argsort(kind="stable").argsort(), index=v.x.index)
     terms = [(x, p.tie_break * (1 + i / n)) for i, x in zip(rank, v.x)]
+    terms += [(y, p.tie_break * (1 + i / n)) for i, y in zip(rank[v.y.index], v.y)]
     for variables, weight in (
         (v.dplus, p.deviation_from_target), (v.dminus, p.deviation_from_target),
         (v.e, p.extra_capacity),

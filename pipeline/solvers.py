@@ -6,6 +6,7 @@ from pathlib import Path
 import functools
 import os
 import sys
+import warnings
 
 import pulp
 
@@ -31,8 +32,12 @@ def _make(name: str, cfg: SolverConfig, log_path: Path | None):
         return pulp.HiGHS(msg=log_path is not None, timeLimit=cfg.time_limit_seconds, gapRel=cfg.mip_rel_gap,
                           threads=cfg.threads, **extra)
     if name == "cbc":
-        return pulp.PULP_CBC_CMD(msg=False, timeLimit=cfg.time_limit_seconds, gapRel=cfg.mip_rel_gap,
-                                 threads=cfg.threads, logPath=str(log_path) if log_path else None)
+        # The CBC binary bundled with PuLP 3 (pyproject pins pulp<4); PuLP 3.3
+        # warns that PuLP 4 moves it to a separate package.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="PULP_CBC_CMD is deprecated", category=DeprecationWarning)
+            return pulp.PULP_CBC_CMD(msg=False, timeLimit=cfg.time_limit_seconds, gapRel=cfg.mip_rel_gap,
+                                     threads=cfg.threads, logPath=str(log_path) if log_path else None)
     raise ValueError(f"unknown solver {name!r}")
 
 

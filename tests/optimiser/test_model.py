@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from optimiser import model
 from optimiser.allocate import solve_plan
-from optimiser.plan import CapacityRule, Penalties
+from optimiser.plan import CapacityRule, Penalties, SolverConfig
 from optimiser.solve import InfeasiblePlan, SolveStatus
 from pipeline.solvers import make_solvers
 from tests.factories import make_access, make_inputs, make_plan, make_plan_data, solve_quietly
@@ -136,7 +136,9 @@ def test_county_spread_every_county_reaches_its_minimum(case):
 def test_objective_no_worse_than_a_known_feasible_allocation(case):
     inputs, witness = case
     x = solved(inputs)
-    assert objective_at(inputs, x) <= objective_at(inputs, witness) + 1e-6
+    # HiGHS may stop within its relative MIP gap of the best bound (SolverConfig.mip_rel_gap).
+    witness_cost = objective_at(inputs, witness)
+    assert objective_at(inputs, x) <= witness_cost + SolverConfig().mip_rel_gap * max(1.0, abs(witness_cost)) + 1e-9
 
 
 @PROPERTY
@@ -283,7 +285,7 @@ def test_solve_plan_feasible_small_plan_sums_to_need():
 # --------------------------------------------------------------------------- structure (no solve)
 
 def families(prob) -> Counter:
-    return Counter(name.split(":", 1)[0] for name in prob.constraints)
+    return Counter(con.name.split(":", 1)[0] for con in prob.constraints())
 
 
 def test_structure_row_count_per_family():
@@ -320,7 +322,7 @@ def test_structure_granularity_adds_one_row_and_variable_per_municipality():
     prob, v = model.build_model(make_inputs([10, 20, 20], granularity=5))
     assert families(prob)["granularity"] == 3
     assert v.k is not None and len(v.k) == 3
-    row = prob.constraints["granularity:0002"]
+    row = prob.get_constraint_by_name("granularity:0002")
     assert {var.name: coef for var, coef in row.items()} == {"x_0002": 1, "k_0002": -5}
     assert row.constant == 0
 
@@ -328,9 +330,9 @@ def test_structure_granularity_adds_one_row_and_variable_per_municipality():
 def test_structure_coefficients_of_minimum_size_and_capacity():
     inputs = make_inputs([20, 30], min_request=[10, 12], base_capacity=[40, 50], extra_capacity=[5, 0])
     prob, _ = model.build_model(inputs)
-    minimum = prob.constraints["minimum_size:0002"]
+    minimum = prob.get_constraint_by_name("minimum_size:0002")
     assert {var.name: coef for var, coef in minimum.items()} == {"x_0002": 1, "s_0002": -12}
-    capacity = prob.constraints["capacity:0001"]
+    capacity = prob.get_constraint_by_name("capacity:0001")
     assert {var.name: coef for var, coef in capacity.items()} == {"x_0001": 1, "s_0001": -45}
-    need = prob.constraints["national_need:NO"]
+    need = prob.get_constraint_by_name("national_need:NO")
     assert {var.name for var in need} == {"x_0001", "x_0002"} and need.constant == -50
