@@ -298,14 +298,24 @@ def add_change_from_previous(prob, v: ModelVars, inputs: ModelInputs) -> None:
 
 
 def add_shortfall_transfer(prob, v: ModelVars, inputs: ModelInputs) -> None:
-    """sum_j t_ij = shortfall_i; sum_i t_ij <= c+_j: a declined quota moves to
-    municipalities whose request grows (cost per person beyond reach in the objective)."""
+    """sum_j t_ij = shortfall_i: a declined quota moves to municipalities whose
+    request grows (cost per person beyond reach in the objective).
+
+    What j receives is at most its growth, x_j - previous_j.  Where j cannot
+    fall below its previous request (lower bound >= previous) that bound is
+    exact and linear.  Where it can, x_j - previous_j may be negative, so the
+    bound is c+_j instead (growth or more: the solver may raise c+_j and c-_j
+    together at 2 * change_from_previous per person)."""
     if v.t.empty:
         return
+    m = inputs.municipalities
     for origin, persons in inputs.shortfall.items():
         prob += pulp.lpSum(v.t[origin]) == int(persons), f"shortfall_placed:{origin}"
     for receiver, group in v.t.groupby(level=1, sort=True):
-        prob += pulp.lpSum(group) <= v.cplus[receiver], f"shortfall_received:{receiver}"
+        previous = float(m.at[receiver, "previous"])
+        growth = (v.x[receiver] - previous if m.at[receiver, "lower_bound"] >= previous
+                  else v.cplus[receiver])
+        prob += pulp.lpSum(group) <= growth, f"shortfall_received:{receiver}"
 
 
 def set_objective(prob, v: ModelVars, inputs: ModelInputs) -> None:

@@ -10,10 +10,13 @@ adds what has happened since the base plan (``adjust``):
   be placed elsewhere, preferably within the reasonable travel time
   (``shortfall`` pairs, penalised per person beyond reach);
 * minimal disruption: a penalty per person changed against the base plan
-  and a larger one per municipality asked that was not asked before, so
-  volunteered extra capacity is used before new municipalities are asked;
+  and one per municipality asked that was not asked before, raised
+  (``only_when_needed``) above what moving all its persons elsewhere could
+  save, so base and volunteered extra capacity of those already asked are
+  used before a new municipality is asked, at the minimum size or more;
 * a falling need is taken from the plan proportionally: the target becomes
-  previous_m * N_new / N_base, never below settled, keeping 0-or-minimum.
+  previous_m * N_new / N_base, never below settled, keeping 0-or-minimum;
+  a decision is still the municipality's base capacity.
 
 The need ladder (``ladder``) solves an increasing list of needs with
 x(N_k) >= x(N_{k-1}): no municipality's request falls when the need rises
@@ -28,8 +31,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from optimiser.model import ModelInputs, build_model, requests
-from optimiser.plan import ReplanConfig
+from optimiser.model import ModelInputs, build_model, capacity_upper, requests
+from optimiser.plan import Penalties, ReplanConfig
 from optimiser.solve import InfeasiblePlan, solve
 
 
@@ -68,10 +71,12 @@ def adjust(inputs: ModelInputs, cfg: ReplanConfig, ctx: ReplanContext) -> ModelI
     volunteered = status["extra_capacity"]
     m["extra_capacity"] = volunteered.where(volunteered.notna(), m["extra_capacity"]).astype(int)
 
-    declined = decision.notna() & (decision < previous)
+    decided = decision.notna()
+    declined = decided & (decision < previous)
+    # Decided municipalities plan on their decision as base capacity, whichever
+    # way the need moves (beyond it only from extra capacity).
+    m["base_capacity"] = decision.where(decided, m["base_capacity"]).astype(int)
     if not falling:
-        # Decided municipalities plan on their decision as base capacity.
-        m["base_capacity"] = decision.where(decision.notna(), m["base_capacity"]).astype(int)
         m["lower_bound"] = np.maximum(settled, decision.fillna(0)).astype(int)
         shortfall = (previous - decision)[declined & (decision >= settled)].astype(int)
     else:
@@ -84,7 +89,25 @@ def adjust(inputs: ModelInputs, cfg: ReplanConfig, ctx: ReplanContext) -> ModelI
     m["previous"] = previous.astype(float)
     pairs = shortfall_pairs(shortfall, ctx.travel_minutes, ctx.reasonable_minutes, cfg.shortfall_outside_reach)
     return dataclasses.replace(inputs, name=inputs.name, municipalities=m,
-                               shortfall=shortfall[shortfall > 0], shortfall_pairs=pairs)
+                               shortfall=shortfall[shortfall > 0], shortfall_pairs=pairs,
+                               penalties=only_when_needed(m, inputs.penalties, cfg.shortfall_outside_reach))
+
+
+def only_when_needed(frame: pd.DataFrame, p: Penalties, outside_reach: float) -> Penalties:
+    """Penalties under which a municipality not asked before is asked only when needed.
+
+    Moving one person from such a municipality to room left (base or
+    volunteered extra) in one already asked changes the rest of the objective
+    by at most ``per_person``: target deviation at both ends for the request
+    and an EM request inside it, the extra-capacity and recommendation
+    penalties, the change at both ends, a declined quota rerouted beyond reach
+    and the tie-break.  Asking it must cost more than moving all it can take.
+    """
+    new = frame.index[frame["previous"] == 0]
+    most = int(capacity_upper(frame.loc[new]).max()) if len(new) else 0
+    per_person = (4 * p.deviation_from_target + p.extra_capacity + 2 * p.deviation_from_recommendation
+                  + 2 * p.change_from_previous + outside_reach + 4 * p.tie_break)
+    return dataclasses.replace(p, newly_asked=max(p.newly_asked, per_person * most + 1))
 
 
 def shortfall_pairs(shortfall: pd.Series, travel: pd.DataFrame, reasonable_minutes: float,

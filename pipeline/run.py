@@ -37,10 +37,9 @@ def build(opts: RunOptions, final_task_cls=tasks.Publish, **task_params) -> int:
     """Run the graph up to ``final_task_cls``; return the process exit status."""
     try:
         load_plan(plan_path(opts.plan, opts.config_dir))  # a bad plan file stops here, before any task
+        check_base_plans(opts.plan, opts.config_dir)
         fp, _, _ = fingerprint(opts.plan, opts.config_dir, opts.data_dir)
         base = base_plan_name(opts.plan, opts.config_dir)
-        if base is not None:
-            load_plan(plan_path(base, opts.config_dir))
         base_fp = fingerprint(base, opts.config_dir, opts.data_dir)[0] if base is not None else ""
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -72,6 +71,19 @@ def build(opts: RunOptions, final_task_cls=tasks.Publish, **task_params) -> int:
         return 1
     opts.failures = failures
     return 0
+
+
+def check_base_plans(plan: str, config_dir: Path) -> None:
+    """Each ``replan.base_plan`` in the chain exists, loads, and is not a re-plan of itself."""
+    chain = [plan]
+    while (base := base_plan_name(chain[-1], config_dir)) is not None:
+        where = f"{plan_path(chain[-1], config_dir)}:replan.base_plan"
+        if base in chain:
+            raise InputError(where, f"base plan {base!r} leads back to itself ({' -> '.join(chain + [base])})")
+        if not plan_path(base, config_dir).is_file():
+            raise InputError(where, f"base plan {base!r} not found ({plan_path(base, config_dir)})")
+        load_plan(plan_path(base, config_dir))
+        chain.append(base)
 
 
 def _progress_handlers(failures: list, quiet: bool):
