@@ -31,9 +31,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from optimiser.model import ModelInputs, build_model, capacity_upper, requests
+from optimiser.model import ModelInputs, build_model, capacity_upper, em_requests, requests
 from optimiser.plan import Penalties, ReplanConfig
 from optimiser.solve import InfeasiblePlan, solve
+from optimiser.verify import verify, verify_ladder
 
 
 @dataclass(frozen=True)
@@ -160,8 +161,22 @@ def ladder(make_inputs: Callable[[int], ModelInputs], needs: list[int], solvers:
         if not result.status.has_solution:
             raise InfeasiblePlan(inputs.name, f"ladder step {need}: {result.status.value}")
         floor = requests(v)
+        _no_violations(f"ladder step {need}", verify(inputs, floor, em_requests(v, floor.index)))
         columns[need] = floor
         if progress:
             progress(step + 1, len(needs), need)
-    return pd.DataFrame(columns).rename_axis("kommunenummer")
+    table = pd.DataFrame(columns).rename_axis("kommunenummer")
+    _no_violations("ladder", verify_ladder(table))
+    return table
+
+
+class LadderNotVerified(RuntimeError):
+    """A ladder step broke a hard rule, or a request fell as the need rose."""
+
+
+def _no_violations(what: str, violations: list) -> None:
+    if violations:
+        first = violations[0]
+        raise LadderNotVerified(f"{what}: {len(violations)} violation(s) of the independent check; first: "
+                                f"{first.rule} at {first.key}: {first.detail}")
 

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from optimiser.allocate import ladder_inputs, solve_plan
 from optimiser.plan import CapacityRule, ReplanConfig, SolverConfig
+from optimiser import reallocate
 from optimiser.reallocate import ReplanContext, ladder
 from optimiser.solve import InfeasiblePlan
 from pipeline.solvers import make_solvers
@@ -378,6 +379,16 @@ def test_ladder_across_the_base_need_of_a_replan_never_falls():
     assert table.sum().tolist() == needs
     assert (table.diff(axis=1).iloc[:, 1:] >= 0).all().all()
     assert (table[200] >= 40).all() and table.at["0003", 200] <= 50
+
+
+def test_ladder_checks_every_step_independently(monkeypatch):
+    # A solver answer one person short of the need must not pass into the table.
+    data = make_plan_data(EQUAL)
+    access = make_access(data)
+    solved_requests = reallocate.requests
+    monkeypatch.setattr(reallocate, "requests", lambda v: solved_requests(v).sub(1).clip(lower=0))
+    with pytest.raises(reallocate.LadderNotVerified, match=r"ladder step 100: .*first: national_need at NO"):
+        ladder(lambda need: ladder_inputs(data, access, make_plan(), None, None, need), [100, 150], SOLVERS)
 
 
 def test_ladder_refuses_needs_that_do_not_rise():
