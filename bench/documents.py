@@ -14,37 +14,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.chdir(ROOT)
+import common
+from pipeline.config import load_plan, plan_path
+from pipeline.inputs import read_plan_data
+from pipeline.letters import load_document_settings, write_documents
 
-from pipeline.config import load_plan, plan_path  # noqa: E402
-from pipeline.inputs import read_plan_data  # noqa: E402
-from pipeline.letters import load_document_settings, write_documents  # noqa: E402
+os.chdir(common.ROOT)
 
 MANIFEST = {"status": "optimal", "sol_status": 1, "gap": 0.0, "objective": 0.0, "criteria": {}, "config": {}}
-
-
-def median_seconds(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
+    machine = common.Machine(("pandas", "matplotlib"))
     plan = load_plan(plan_path("2022"))
     data = read_plan_data(plan)
     m = data.municipalities
@@ -65,11 +53,11 @@ def main() -> None:
         start = time.perf_counter()
         run()
         first = time.perf_counter() - start
-        documents = median_seconds(run, args.runs)
+        documents, _ = common.median_seconds(run, args.runs)
         count = len(list(Path(tmp, "0", "letters").glob("*.md")))
-    baseline = median_seconds(lambda: read_plan_data(plan), args.runs)
+    baseline, _ = common.median_seconds(lambda: read_plan_data(plan), args.runs)
     print(json.dumps({
-        "machine": f"{platform.machine()} {os.cpu_count()} cpu, Python {platform.python_version()}",
+        "machine": machine.describe(),
         "letters": count, "runs": args.runs,
         "write_documents_first_call_seconds": round(first, 3),
         "write_documents_median_seconds": round(documents, 3),

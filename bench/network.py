@@ -13,30 +13,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from optimiser import network  # noqa: E402
-from pipeline.config import load_plan, plan_path  # noqa: E402
-from pipeline.inputs import read_plan_data  # noqa: E402
-
-
-def median_seconds(fn, runs: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+import common
+from common import median_seconds
+from optimiser import network
+from pipeline.config import load_plan, plan_path
+from pipeline.inputs import read_plan_data
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--plan", default="2022")
     args = parser.parse_args(argv)
-    os.chdir(ROOT)
+    os.chdir(common.ROOT)
+    machine = common.Machine(("numpy", "networkx"))
     plan = load_plan(plan_path(args.plan, Path("config")))
     data = read_plan_data(plan, Path("data"))
     m = data.municipalities
@@ -63,8 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     worst = max(abs(path[i, j] - lengths[a][b]) for i, a in enumerate(m.index) for j, b in enumerate(m.index))
     assert worst < 0.05, f"travel times disagree with networkx by {worst} minutes"
 
-    print(f"machine: {platform.platform()}, {platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, numpy {np.__version__}, networkx {nx.__version__}")
+    print(f"machine: {machine.describe()}")
     print(f"graph: {graph.number_of_nodes()} municipalities, {graph.number_of_edges()} links; "
           f"median of {args.runs} runs")
     print("| step | median seconds |")
