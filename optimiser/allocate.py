@@ -75,7 +75,7 @@ def solve_plan(data: PlanData, access: pd.DataFrame, plan: Plan, solvers: list,
     allocation = allocation_table(data, targets, inputs, model.requests(v), model.em_requests(v, data.codes))
     shortfalls = None
     if replan is not None:
-        shortfalls = shortfall_flows(v, replan)
+        shortfalls = shortfall_flows(v, replan, inputs, model.requests(v))
         received = shortfalls.groupby("receiver")["persons"].sum()
         request = allocation.set_index("kommunenummer")["request"]
         allocation["previous"] = inputs.municipalities["previous"].astype(int).to_numpy()
@@ -84,10 +84,35 @@ def solve_plan(data: PlanData, access: pd.DataFrame, plan: Plan, solvers: list,
     return PlanResult(targets, inputs, result, allocation, prob, timings, shortfalls)
 
 
-def shortfall_flows(v: model.ModelVars, ctx: ReplanContext) -> pd.DataFrame:
-    """Persons of each declined quota and where they went."""
-    rows = [(o, r, int(round(var.varValue or 0))) for (o, r), var in v.t.items() if (var.varValue or 0) > 0.5]
+def shortfall_flows(v: model.ModelVars, ctx: ReplanContext, inputs: model.ModelInputs,
+                    request: pd.Series) -> pd.DataFrame:
+    """Persons of each declined quota and where they went.
+
+    Flows within reach are the model's t_ij.  The persons an origin placed
+    beyond reach (u_i, pooled in the model) go to the room left in the
+    municipalities whose request grew, nearest first (any order is optimal:
+    see ``model.add_shortfall_transfer``)."""
+    def whole(var) -> int:
+        return int(round(var.varValue or 0))
+
+    rows = [(o, r, whole(var)) for (o, r), var in v.t.items() if whole(var) > 0]
+    previous = inputs.municipalities["previous"].fillna(0)
+    room = (request - previous).clip(lower=0)
+    for _, r, persons in rows:
+        room[r] -= persons
+    for origin, var in v.u.items():
+        left = whole(var)
+        minutes = ctx.travel_minutes.loc[origin].drop(origin).sort_values(kind="stable")
+        for receiver in minutes.index:
+            if left <= 0:
+                break
+            take = int(min(left, room[receiver]))
+            if take > 0:
+                rows.append((origin, receiver, take))
+                room[receiver] -= take
+                left -= take
     flows = pd.DataFrame(rows, columns=["origin", "receiver", "persons"])
+    flows = flows.groupby(["origin", "receiver"], as_index=False, sort=True)["persons"].sum()
     flows["minutes"] = [float(ctx.travel_minutes.at[o, r]) for o, r in zip(flows["origin"], flows["receiver"])]
     flows["within_reach"] = flows["minutes"] <= ctx.reasonable_minutes
     return flows

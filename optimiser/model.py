@@ -71,10 +71,12 @@ class ModelInputs:
     school_region: pd.Series | None = None
     school_region_cap: int | None = None
     # Re-plans (optimiser.reallocate): persons each declining municipality
-    # gave back, and the (origin, receiver, cost per person) pairs they may move along.
+    # gave back, the (origin, receiver) pairs within the reasonable travel time
+    # they move along at no cost, and the cost per person placed beyond it.
     shortfall: pd.Series = field(default_factory=lambda: pd.Series(dtype=int))
     shortfall_pairs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
-        {"origin": [], "receiver": [], "cost": []}))
+        {"origin": [], "receiver": []}))
+    shortfall_outside_cost: float = 0.0
 
     @property
     def upper(self) -> pd.Series:
@@ -106,7 +108,8 @@ class ModelVars:
     fminus: pd.Series
     cplus: pd.Series
     cminus: pd.Series
-    t: pd.Series  # index (origin, receiver): persons of a declined quota moved
+    t: pd.Series  # index (origin, receiver): persons of a declined quota moved within reach
+    u: pd.Series  # index origin: persons of a declined quota placed beyond reach
 
 
 def build_model(inputs: ModelInputs) -> tuple[pulp.LpProblem, ModelVars]:
@@ -161,6 +164,7 @@ def make_vars(prob: pulp.LpProblem, inputs: ModelInputs) -> ModelVars:
         t=pd.Series({(o, r): prob.add_variable(f"t_{o}_{r}", lowBound=0)
                      for o, r in zip(inputs.shortfall_pairs["origin"], inputs.shortfall_pairs["receiver"])},
                     dtype=object),
+        u=_vars("u", inputs.shortfall.index, lowBound=0),
     )
 
 
@@ -298,24 +302,43 @@ def add_change_from_previous(prob, v: ModelVars, inputs: ModelInputs) -> None:
 
 
 def add_shortfall_transfer(prob, v: ModelVars, inputs: ModelInputs) -> None:
-    """sum_j t_ij = shortfall_i: a declined quota moves to municipalities whose
-    request grows (cost per person beyond reach in the objective).
+    """A declined quota moves to municipalities whose request grows:
+    sum_j t_ij + u_i = shortfall_i, with t_ij (within reach, free) and u_i
+    (beyond reach, at a cost per person in the objective).
 
-    What j receives is at most its growth, x_j - previous_j.  Where j cannot
-    fall below its previous request (lower bound >= previous) that bound is
-    exact and linear.  Where it can, x_j - previous_j may be negative, so the
-    bound is c+_j instead (growth or more: the solver may raise c+_j and c-_j
-    together at 2 * change_from_previous per person)."""
-    if v.t.empty:
+    What j receives within reach is at most its growth g_j; everything placed
+    beyond reach must fit, with what is received within reach, into the growth
+    of the municipalities that did not decline:
+    sum_i u_i + sum_{i, j not declining} t_ij <= sum_{j not declining} g_j.
+    One pooled row instead of a variable per (origin, far municipality) pair is
+    exact: the cost beyond reach is the same for every far municipality, and
+    at an optimum no room within reach of an origin with u_i > 0 is left over
+    (moving a person there would save the cost), so the pooled persons can be
+    given to the far municipalities' leftover room in any order
+    (``optimiser.allocate.shortfall_flows`` reports the nearest first).
+
+    g_j = x_j - previous_j where j cannot fall below its previous request
+    (lower bound >= previous); where it can, c+_j (growth or more: the solver
+    may raise c+_j and c-_j together at 2 * change_from_previous per person)."""
+    if v.u.empty:
         return
     m = inputs.municipalities
+    moved = {origin: [] for origin in inputs.shortfall.index}
+    received: dict[str, list] = {}
+    for (origin, receiver), var in v.t.items():
+        moved[origin].append(var)
+        received.setdefault(receiver, []).append(var)
     for origin, persons in inputs.shortfall.items():
-        prob += pulp.lpSum(v.t[origin]) == int(persons), f"shortfall_placed:{origin}"
-    for receiver, group in v.t.groupby(level=1, sort=True):
-        previous = float(m.at[receiver, "previous"])
-        growth = (v.x[receiver] - previous if m.at[receiver, "lower_bound"] >= previous
-                  else v.cplus[receiver])
-        prob += pulp.lpSum(group) <= growth, f"shortfall_received:{receiver}"
+        prob += pulp.lpSum(moved[origin]) + v.u[origin] == int(persons), f"shortfall_placed:{origin}"
+    previous = m["previous"].fillna(0)
+    growth = {c: (v.x[c] - float(previous[c]) if m.at[c, "lower_bound"] >= previous[c] else v.cplus[c])
+              for c in v.cplus.index}
+    for receiver in sorted(received):
+        prob += pulp.lpSum(received[receiver]) <= growth[receiver], f"shortfall_received:{receiver}"
+    pool = [c for c in v.cplus.index if c not in inputs.shortfall.index]
+    within_pool = [var for (_, r), var in v.t.items() if r not in inputs.shortfall.index]
+    prob += (pulp.lpSum(v.u) + pulp.lpSum(within_pool) <= pulp.lpSum(growth[c] for c in pool),
+             "shortfall_beyond_reach:NO")
 
 
 def set_objective(prob, v: ModelVars, inputs: ModelInputs) -> None:
@@ -341,7 +364,7 @@ def set_objective(prob, v: ModelVars, inputs: ModelInputs) -> None:
         (v.s[not_asked_before], p.newly_asked),
     ):
         terms += [(var, weight) for var in variables]
-    terms += [(var, cost) for var, cost in zip(v.t, inputs.shortfall_pairs["cost"]) if cost]
+    terms += [(var, inputs.shortfall_outside_cost) for var in v.u]
     prob.setObjective(pulp.LpAffineExpression(terms))
 
 

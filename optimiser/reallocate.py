@@ -88,9 +88,10 @@ def adjust(inputs: ModelInputs, cfg: ReplanConfig, ctx: ReplanContext) -> ModelI
     m["base_capacity"] = np.maximum(m["base_capacity"], m["lower_bound"])
     m["eligible"] = m["eligible"] | (m["lower_bound"] > 0)
     m["previous"] = previous.astype(float)
-    pairs = shortfall_pairs(shortfall, ctx.travel_minutes, ctx.reasonable_minutes, cfg.shortfall_outside_reach)
+    pairs = shortfall_pairs(shortfall, ctx.travel_minutes, ctx.reasonable_minutes)
     return dataclasses.replace(inputs, name=inputs.name, municipalities=m,
                                shortfall=shortfall[shortfall > 0], shortfall_pairs=pairs,
+                               shortfall_outside_cost=cfg.shortfall_outside_reach,
                                penalties=only_when_needed(m, inputs.penalties, cfg.shortfall_outside_reach))
 
 
@@ -111,16 +112,15 @@ def only_when_needed(frame: pd.DataFrame, p: Penalties, outside_reach: float) ->
     return dataclasses.replace(p, newly_asked=max(p.newly_asked, per_person * most + 1))
 
 
-def shortfall_pairs(shortfall: pd.Series, travel: pd.DataFrame, reasonable_minutes: float,
-                    outside_cost: float) -> pd.DataFrame:
-    """(origin, receiver) pairs a declined quota may move along, with their cost per person."""
+def shortfall_pairs(shortfall: pd.Series, travel: pd.DataFrame, reasonable_minutes: float) -> pd.DataFrame:
+    """(origin, receiver) pairs within the reasonable travel time a declined quota may move along."""
     rows = []
     for origin in shortfall.index[shortfall > 0]:
         minutes = travel.loc[origin].drop(origin)
-        rows.append(pd.DataFrame({"origin": origin, "receiver": minutes.index, "minutes": minutes.to_numpy(),
-                                  "cost": np.where(minutes.to_numpy() <= reasonable_minutes, 0.0, outside_cost)}))
+        near = minutes[minutes <= reasonable_minutes]
+        rows.append(pd.DataFrame({"origin": origin, "receiver": near.index, "minutes": near.to_numpy()}))
     if not rows:
-        return pd.DataFrame({"origin": [], "receiver": [], "minutes": [], "cost": []})
+        return pd.DataFrame({"origin": [], "receiver": [], "minutes": []})
     return pd.concat(rows, ignore_index=True)
 
 
