@@ -81,6 +81,27 @@ def effective_floor(lower: int) -> int:
     return 0 if lower <= 0 else max(lower, MINIMUM)
 
 
+def feasible_totals(lower: list[int], upper: list[int]) -> np.ndarray:
+    """reach[t]: some requests sum to t, each within its municipality's bounds
+    and 0 or at least the minimum (a municipality with lower > 0 must be asked).
+
+    The 0-or-minimum rule makes this more than the interval [floor, sum upper]:
+    one municipality at its upper bound and a need one higher is infeasible."""
+    reach = np.zeros(sum(upper) + 1, dtype=bool)
+    reach[0] = True
+    for low, up in zip(lower, upper):
+        start = effective_floor(low) if low > 0 else MINIMUM
+        counts = np.concatenate([[0], np.cumsum(reach)])  # counts[t] = reach[:t].sum()
+        grown = np.zeros_like(reach)
+        for t in range(len(reach)):
+            # some reach[t - k] with start <= k <= up
+            hi, lo = t - start, t - up
+            if hi >= 0:
+                grown[t] = counts[hi + 1] - counts[max(lo, 0)] > 0
+        reach = grown | (reach if low <= 0 else np.zeros_like(reach))
+    return reach
+
+
 @st.composite
 def scenarios(draw, direction: str):
     """A base plan solved on a few municipalities, then status events and a new need.
@@ -90,9 +111,10 @@ def scenarios(draw, direction: str):
     only and some decisions) or "same" (unchanged need, no status events, some
     municipalities beyond the access rule and the re-plan maybe opening all).
 
-    The new need is drawn between what must be asked (settled and decided, at
-    least the minimum each) and what the municipalities can take, both computed
-    here from the capacity rule and the events, so each re-plan is feasible.
+    The new need is drawn from the totals the municipalities can reach (settled
+    and decided asked at least the minimum each, others 0 or at least the
+    minimum, none above what it can take; ``feasible_totals``), computed here
+    from the capacity rule and the events, so each re-plan is feasible.
     """
     n = draw(st.integers(4, 7))
     population = draw(st.lists(st.integers(7_000, 40_000), min_size=n, max_size=n))
@@ -132,12 +154,12 @@ def scenarios(draw, direction: str):
         lower.append(low)
         upper.append(max(base, low) + (default_extra(pop) if v is None else v))
     floor = sum(effective_floor(low) for low in lower)
-    if direction == "rise":
-        assume(max(base_need, floor) <= sum(upper))
-        need = draw(st.integers(max(base_need, floor), sum(upper)))
-    elif direction == "fall":
-        assume(max(floor, MINIMUM) < base_need)
-        need = draw(st.integers(max(floor, MINIMUM), base_need - 1))
+    reach = feasible_totals(lower, upper)
+    if direction in ("rise", "fall"):
+        low, high = (max(base_need, floor), sum(upper)) if direction == "rise" else (max(floor, MINIMUM), base_need - 1)
+        candidates = [t for t in range(low, min(high, len(reach) - 1) + 1) if reach[t]]
+        assume(candidates)
+        need = draw(st.sampled_from(candidates))
     else:
         need = base_need
     status = status_frame(index, settled, decision, extra)
