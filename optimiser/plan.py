@@ -84,6 +84,10 @@ class SolverConfig:
     mip_rel_gap: float = 1e-5
     threads: int = 1
     require_optimal: bool = True
+    # HiGHS presolve.  Off solves plan 2022 in a third of the time (the model
+    # is small and presolve's reductions cost more than they save); on is
+    # faster where it removes many columns (re-plans).  BENCHMARKS.md.
+    presolve: bool = True
 
 
 @dataclass(frozen=True)

@@ -328,6 +328,8 @@ class StoredModel:
                              ("threads", "threads")):
             if options.get(ours) is not None:
                 h.setOptionValue(theirs, options[ours])
+        if options.get("presolve") is not None:
+            h.setOptionValue("presolve", "on" if options["presolve"] else "off")
         if h.readModel(str(path)) != highspy.HighsStatus.kOk:
             raise InputError(str(path), "HiGHS cannot read the model file")
         self.columns = {name: i for i, name in enumerate(h.getLp().col_names_)}

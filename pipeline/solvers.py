@@ -21,12 +21,12 @@ def make_solvers(cfg: SolverConfig, log_path: Path | None = None) -> list:
 
 def solver_options(cfg: SolverConfig) -> dict:
     return {"time_limit_seconds": cfg.time_limit_seconds, "mip_rel_gap": cfg.mip_rel_gap,
-            "threads": cfg.threads, "require_optimal": cfg.require_optimal}
+            "threads": cfg.threads, "require_optimal": cfg.require_optimal, "presolve": cfg.presolve}
 
 
 def _make(name: str, cfg: SolverConfig, log_path: Path | None):
     if name == "highs":
-        extra = {"log_to_console": False, "random_seed": 0}
+        extra = {"log_to_console": False, "random_seed": 0, "presolve": "on" if cfg.presolve else "off"}
         if log_path is not None:
             extra["log_file"] = str(log_path)
         return pulp.HiGHS(msg=log_path is not None, timeLimit=cfg.time_limit_seconds, gapRel=cfg.mip_rel_gap,

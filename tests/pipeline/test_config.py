@@ -133,3 +133,14 @@ def test_cli_unknown_plan_exits_2(tmp_path, capsys):
     lines = error_lines(captured.err)
     assert len(lines) == 1 and "2099.yaml" in lines[0]
     assert not (out / "2099").exists()
+
+
+def test_presolve_setting_reaches_highs_and_the_manifest_options():
+    # Plan 2022 solves faster without presolve, its re-plan with it (BENCHMARKS.md).
+    from pipeline.solvers import make_solvers, solver_options
+
+    for name, expected in (("2022", "off"), ("2022-03", "on")):
+        plan = load_plan(Path("config") / f"{name}.yaml")
+        highs = make_solvers(plan.solver)[0]
+        assert highs.optionsDict["presolve"] == expected, name
+        assert solver_options(plan.solver)["presolve"] is (expected == "on")
