@@ -253,6 +253,7 @@ def highs(solver_cfg, **options):
     h.setOptionValue("mip_rel_gap", float(solver_cfg.mip_rel_gap))
     h.setOptionValue("time_limit", float(solver_cfg.time_limit_seconds))
     h.setOptionValue("random_seed", 0)
+    h.setOptionValue("presolve", "on" if getattr(solver_cfg, "presolve", True) else "off")
     for name, value in options.items():
         h.setOptionValue(name, value)
     return h
