@@ -72,12 +72,12 @@ def solve_plan(data: PlanData, access: pd.DataFrame, plan: Plan, solvers: list,
     if result.status is SolveStatus.FEASIBLE and plan.solver.require_optimal:
         raise NotOptimal(f"plan {plan.name}: solver stopped at a limit with gap {result.gap}; "
                          "the plan requires proven optimality (raise solver.time_limit_seconds)")
-    allocation = allocation_table(data, targets, inputs, model.requests(v), model.em_requests(v, data.codes))
+    request = model.requests(v)
+    allocation = allocation_table(data, targets, inputs, request, model.em_requests(v, data.codes))
     shortfalls = None
     if replan is not None:
-        shortfalls = shortfall_flows(v, replan, inputs, model.requests(v))
+        shortfalls = shortfall_flows(v, replan, inputs, request)
         received = shortfalls.groupby("receiver")["persons"].sum()
-        request = allocation.set_index("kommunenummer")["request"]
         allocation["previous"] = inputs.municipalities["previous"].astype(int).to_numpy()
         allocation["change"] = allocation["request"] - allocation["previous"]
         allocation["change_reason"] = reallocate.change_reasons(inputs, request, received).to_numpy()

@@ -34,7 +34,7 @@ import pandas as pd
 from optimiser.model import ModelInputs, build_model, capacity_upper, em_requests, requests
 from optimiser.plan import Penalties, ReplanConfig
 from optimiser.solve import InfeasiblePlan, solve
-from optimiser.verify import verify, verify_ladder
+from optimiser.verify import summary, verify, verify_ladder
 
 
 @dataclass(frozen=True)
@@ -78,21 +78,28 @@ def adjust(inputs: ModelInputs, cfg: ReplanConfig, ctx: ReplanContext) -> ModelI
     # way the need moves (beyond it only from extra capacity).
     m["base_capacity"] = decision.where(decided, m["base_capacity"]).astype(int)
     if not falling:
-        m["lower_bound"] = np.maximum(settled, decision.fillna(0)).astype(int)
+        m = with_lower_bound(m, np.maximum(settled, decision.fillna(0)).astype(int))
         shortfall = (previous - decision)[declined & (decision >= settled)].astype(int)
     else:
-        m["lower_bound"] = settled
+        m = with_lower_bound(m, settled)
         m["target"] = previous * (inputs.need / ctx.base_need)
         shortfall = pd.Series(dtype=int)
     # Whoever must keep what is settled can always hold it.
     m["base_capacity"] = np.maximum(m["base_capacity"], m["lower_bound"])
-    m["eligible"] = m["eligible"] | (m["lower_bound"] > 0)
     m["previous"] = previous.astype(float)
     pairs = shortfall_pairs(shortfall, ctx.travel_minutes, ctx.reasonable_minutes)
     return dataclasses.replace(inputs, name=inputs.name, municipalities=m,
                                shortfall=shortfall[shortfall > 0], shortfall_pairs=pairs,
                                shortfall_outside_cost=cfg.shortfall_outside_reach,
                                penalties=only_when_needed(m, inputs.penalties, cfg.shortfall_outside_reach))
+
+
+def with_lower_bound(m: pd.DataFrame, low: pd.Series) -> pd.DataFrame:
+    """Requests of at least ``low`` (on top of the frame's own lower bounds);
+    a municipality that must be asked becomes eligible whatever the access rule."""
+    m = m.assign(lower_bound=np.maximum(m["lower_bound"], low.reindex(m.index).fillna(0)).astype(int))
+    m["eligible"] = m["eligible"] | (m["lower_bound"] > 0)
+    return m
 
 
 def only_when_needed(frame: pd.DataFrame, p: Penalties, outside_reach: float) -> Penalties:
@@ -152,10 +159,7 @@ def ladder(make_inputs: Callable[[int], ModelInputs], needs: list[int], solvers:
     for step, need in enumerate(needs):
         inputs = make_inputs(need)
         if floor is not None:
-            m = inputs.municipalities.assign(
-                lower_bound=np.maximum(inputs.municipalities["lower_bound"], floor.reindex(inputs.municipalities.index)))
-            m["eligible"] = m["eligible"] | (m["lower_bound"] > 0)
-            inputs = dataclasses.replace(inputs, municipalities=m)
+            inputs = dataclasses.replace(inputs, municipalities=with_lower_bound(inputs.municipalities, floor))
         prob, v = build_model(inputs)
         result = solve(prob, solvers)
         if not result.status.has_solution:
@@ -176,7 +180,5 @@ class LadderNotVerified(RuntimeError):
 
 def _no_violations(what: str, violations: list) -> None:
     if violations:
-        first = violations[0]
-        raise LadderNotVerified(f"{what}: {len(violations)} violation(s) of the independent check; first: "
-                                f"{first.rule} at {first.key}: {first.detail}")
+        raise LadderNotVerified(f"{what}: {summary(violations)}")
 

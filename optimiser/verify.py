@@ -128,6 +128,12 @@ def verify_ladder(table: pd.DataFrame) -> list[Violation]:
     return out
 
 
+def summary(violations: list[Violation]) -> str:
+    """One line for an error message: how many violations, and the first."""
+    first = violations[0]
+    return f"{len(violations)} violation(s); first: {first.rule} at {first.key}: {first.detail}"
+
+
 def report(violations: list[Violation]) -> dict:
     return {"ok": not violations, "violations": [v.as_dict() for v in violations],
             "rules_checked": RULES}
