@@ -173,13 +173,14 @@ def manifest(plan_name: str, fingerprint: str, plan, solution: dict, extra: dict
         "submissions": solution.get("submissions"),
         "base_plan": extra.get("base_plan"),
         "base_fingerprint": extra.get("base_fingerprint"),
-        "files": sorted(RUN_FILES),
+        "files": sorted(RUN_FILES + (REPLAN_FILES if solution.get("shortfalls") is not None else ())),
     }
 
 
 RUN_FILES = ("explain.csv", "explain.md", "allocation.csv", "county.csv", "targets.csv", "parameters.csv", "county_minimum.csv", "model.mps",
              "solver.log", "verify.json", "manifest.json",
              "network.graphml", "network.png", "network_fit.json", "access.csv")  # pipeline.network_outputs
+REPLAN_FILES = ("changes.csv", "shortfalls.csv")
 
 
 def write_run(folder: Path, solution: dict, verify_text: bytes, manifest_obj: dict, network=None,
@@ -203,8 +204,7 @@ def write_run(folder: Path, solution: dict, verify_text: bytes, manifest_obj: di
     (folder / "model.mps").write_text(solution["model_mps"])
     (folder / "solver.log").write_text(solution["solver_log"])
     (folder / "verify.json").write_bytes(verify_text)
-    if "change_reason" in allocation:
+    if solution.get("shortfalls") is not None:
         write_csv(change_table(allocation), folder / "changes.csv")
         write_csv(solution["shortfalls"], folder / "shortfalls.csv")
-        manifest_obj["files"] = sorted({*manifest_obj["files"], "changes.csv", "shortfalls.csv"})
     write_json(manifest_obj, folder / "manifest.json")

@@ -22,7 +22,7 @@ import luigi
 from optimiser import explain, network
 from optimiser.allocate import ladder_inputs, solve_plan
 from optimiser.reallocate import ReplanContext, ladder
-from optimiser.verify import report, verify
+from optimiser.verify import report, summary, verify
 from pipeline import outputs
 from pipeline.config import load_plan, plan_path
 from pipeline.inputs import DATA_DIR, read_plan_data
@@ -60,6 +60,23 @@ class PlanTask(luigi.Task):
         return cls(plan=self.plan, fingerprint=self.fingerprint, config_dir=self.config_dir,
                    data_dir=self.data_dir, out_dir=self.out_dir, base_plan=self.base_plan,
                    base_fingerprint=self.base_fingerprint)
+
+    def with_base(self, needs: dict) -> dict:
+        """``needs`` plus, for a re-plan, the published run of the plan it redoes (key "base")."""
+        if self.base_plan:
+            needs["base"] = Publish(plan=self.base_plan, fingerprint=self.base_fingerprint,
+                                    config_dir=self.config_dir, data_dir=self.data_dir, out_dir=self.out_dir)
+        return needs
+
+    def replan_context(self, plan, net, status) -> ReplanContext | None:
+        """What a re-plan knows beyond a fresh plan, from the base run's files and the status file."""
+        if not self.base_plan:
+            return None
+        folder = Path(self.input()["base"].path).parent
+        previous = outputs.read_run_allocation(folder)["request"]
+        base_need = json.loads((folder / "manifest.json").read_text())["need"]
+        return ReplanContext(previous=previous, status=status[0], base_need=base_need,
+                             travel_minutes=net.travel, reasonable_minutes=plan.network.reasonable_travel_minutes)
 
 
 class ReadInputs(PlanTask):
@@ -100,24 +117,10 @@ class Solve(PlanTask):
     """Targets, model, solve; keeps the exact model file and the solver log."""
 
     def requires(self):
-        needs = {"inputs": self.clone_for(ReadInputs), "access": self.clone_for(Access)}
-        if self.base_plan:
-            needs["base"] = Publish(plan=self.base_plan, fingerprint=self.base_fingerprint,
-                                    config_dir=self.config_dir, data_dir=self.data_dir, out_dir=self.out_dir)
-        return needs
+        return self.with_base({"inputs": self.clone_for(ReadInputs), "access": self.clone_for(Access)})
 
     def output(self):
         return self.cache("solution.pkl")
-
-    def replan_context(self, plan, net) -> ReplanContext | None:
-        if not self.base_plan:
-            return None
-        folder = Path(self.input()["base"].path).parent
-        previous = outputs.read_run_allocation(folder)["request"]
-        status, _ = self.load(self.input()["inputs"])["status"]
-        base_need = json.loads((folder / "manifest.json").read_text())["need"]
-        return ReplanContext(previous=previous, status=status, base_need=base_need,
-                             travel_minutes=net.travel, reasonable_minutes=plan.network.reasonable_travel_minutes)
 
     def run(self):
         inputs = self.load(self.input()["inputs"])
@@ -128,7 +131,7 @@ class Solve(PlanTask):
         log_path = folder / "solver.log"
         log_path.unlink(missing_ok=True)
         result = solve_plan(data, access, plan, make_solvers(plan.solver, log_path), inputs["submissions"],
-                            self.replan_context(plan, access_step["network"]))
+                            self.replan_context(plan, access_step["network"], inputs["status"]))
         mps_path = folder / "model.mps"
         result.problem.writeMPS(str(mps_path))
         self.dump({
@@ -154,9 +157,7 @@ class Verify(PlanTask):
         allocation = solution["allocation"].set_index("kommunenummer")
         violations = verify(solution["inputs"], allocation["request"], allocation["em_request"])
         if violations:
-            first = violations[0]
-            raise RuntimeError(f"verification failed: {len(violations)} violation(s); first: "
-                               f"{first.rule} at {first.key}: {first.detail}")
+            raise RuntimeError(f"verification failed: {summary(violations)}")
         with self.output().open("w") as handle:
             handle.write(json.dumps(report(violations), indent=2, sort_keys=True).encode() + b"\n")
 
@@ -235,7 +236,7 @@ class Ladder(PlanTask):
     need_step = luigi.IntParameter()
 
     def requires(self):
-        return {"solve": self.clone_for(Solve), "inputs": self.clone_for(ReadInputs), "access": self.clone_for(Access)}
+        return self.with_base({"inputs": self.clone_for(ReadInputs), "access": self.clone_for(Access)})
 
     def output(self):
         return luigi.LocalTarget(str(Path(self.out_dir) / f"{self.plan}-ladder" /
@@ -244,9 +245,8 @@ class Ladder(PlanTask):
     def run(self):
         inputs = self.load(self.input()["inputs"])
         access_step = self.load(self.input()["access"])
-        solve_task = self.requires()["solve"]
         plan, data = inputs["plan"], inputs["data"]
-        context = solve_task.replan_context(plan, access_step["network"]) if self.base_plan else None
+        context = self.replan_context(plan, access_step["network"], inputs["status"])
 
         def make_inputs(need):
             return ladder_inputs(data, access_step["access"], plan, inputs["submissions"], context, need)
