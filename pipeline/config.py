@@ -98,29 +98,39 @@ def _calibration_name(raw) -> str | None:
     return str(criteria["calibration"])
 
 
-def included_files(path: Path) -> list[Path]:
-    """Files a plan file pulls in (the plans it extends, calibrations), for the run's fingerprint."""
+def extends_chain(path: Path) -> list[tuple[Path, dict]]:
+    """(file, its YAML) for a plan file and the plans it ``extends``, nearest
+    first.  Lenient: the chain ends at a file that is missing, unreadable or
+    already seen; ``load_plan`` reports those problems."""
     path = Path(path)
-    files: list[Path] = []
-    seen = {path.resolve()}
-    while True:
+    chain: list[tuple[Path, dict]] = []
+    seen: set[Path] = set()
+    while path.is_file() and path.resolve() not in seen:
+        seen.add(path.resolve())
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (OSError, yaml.YAMLError):
-            return files  # load_plan reports the problem with the plan file itself
+            break
         if not isinstance(raw, dict):
-            return files
+            break
+        chain.append((path, raw))
+        if "extends" not in raw:
+            break
+        path = path.parent / f"{raw['extends']}.yaml"
+    return chain
+
+
+def included_files(path: Path) -> list[Path]:
+    """Files a plan file pulls in (the plans it extends, calibrations), for the run's fingerprint."""
+    files: list[Path] = []
+    for i, (file, raw) in enumerate(extends_chain(path)):
+        if i > 0:
+            files.append(file)
         name = _calibration_name(raw)
         if name is not None:
-            from pipeline.calibration import calibration_path
-            files.append(calibration_path(name, path.parent, str(path)))
-        if "extends" not in raw:
-            return files
-        path = path.parent / f"{raw['extends']}.yaml"
-        if path.resolve() in seen or not path.is_file():
-            return files
-        seen.add(path.resolve())
-        files.append(path)
+            from pipeline.calibration import calibration_path  # that module imports this one
+            files.append(calibration_path(name, file.parent, str(file)))
+    return files
 
 
 def plan_to_dict(plan: Plan) -> dict:

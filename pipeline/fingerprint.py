@@ -11,9 +11,7 @@ import hashlib
 import json
 from pathlib import Path
 
-import yaml
-
-from pipeline.config import included_files, plan_path
+from pipeline.config import extends_chain, included_files, plan_path
 from pipeline.errors import InputError
 from pipeline.inputs import input_files
 from pipeline.letters import document_files
@@ -34,16 +32,9 @@ def code_sha256() -> str:
 
 def base_plan_name(plan: str, config_dir: Path) -> str | None:
     """The plan a re-plan redoes (``replan.base_plan``), read from the plan file chain."""
-    path = plan_path(plan, config_dir)
-    seen = set()
-    while path.is_file() and path not in seen:
-        seen.add(path)
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    for _, raw in extends_chain(plan_path(plan, config_dir)):
         if isinstance(raw.get("replan"), dict) and "base_plan" in raw["replan"]:
             return str(raw["replan"]["base_plan"])
-        if "extends" not in raw:
-            return None
-        path = plan_path(str(raw["extends"]), config_dir)
     return None
 
 
