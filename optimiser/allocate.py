@@ -10,8 +10,8 @@ import pandas as pd
 import pulp
 
 from optimiser import assemble, criteria, model, reallocate
-from optimiser.diagnose import describe, diagnose
 from optimiser.data import PlanData, Submissions
+from optimiser.diagnose import describe, diagnose
 from optimiser.plan import Plan
 from optimiser.reallocate import ReplanContext
 from optimiser.solve import InfeasiblePlan, NotOptimal, SolveResult, SolveStatus, solve

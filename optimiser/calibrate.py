@@ -36,8 +36,8 @@ Nothing here reads files: the caller passes frames and PuLP solver objects.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

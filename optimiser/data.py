@@ -5,8 +5,8 @@ All frames are indexed or keyed by ``kommunenummer``: a 4-character string
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import pandas as pd
 

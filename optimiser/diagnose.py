@@ -13,30 +13,11 @@ from dataclasses import dataclass
 
 import pulp
 
+from optimiser import rules
 from optimiser.model import ModelInputs, build_model
 from optimiser.solve import solve
 
-# Families that define deviations (objective terms), never limits.
-SOFT_FAMILIES = ("target_deviation", "recommendation_deviation", "change_from_previous", "em_target_deviation")
 TOLERANCE = 1e-6
-
-EXPLAIN = {
-    "national_need": "the national need cannot be met exactly",
-    "eligibility": "may not be asked (access rule or KS exclusion)",
-    "minimum_size": "the minimum request",
-    "capacity": "base + volunteered extra capacity",
-    "base_capacity": "base capacity",
-    "ks_cap": "the KS cap",
-    "complex_health": "capacity for complex health needs",
-    "lower_bound": "already settled or decided",
-    "lock": "a locked county recommendation",
-    "granularity": "requests in multiples of the granularity",
-    "county_spread": "the county's minimum share (spread rule)",
-    "em_quota": "the unaccompanied-minor quota cannot be met exactly",
-    "em_capacity": "EM capacity",
-    "em_minimum": "the minimum EM request",
-    "em_inside_total": "EM requests count inside the total",
-}
 
 
 @dataclass(frozen=True)
@@ -56,7 +37,7 @@ def diagnose(inputs: ModelInputs, solvers: list) -> list[Conflict]:
     # left-hand side exceed a <= or = limit, "under" fall short of a >= or = limit.
     slacks: dict[tuple[str, str], pulp.LpVariable] = {}
     for con in prob.constraints():
-        if con.name.split(":")[0] in SOFT_FAMILIES:
+        if rules.family(con.name) in rules.SOFT:
             continue
         if con.sense in (pulp.LpConstraintLE, pulp.LpConstraintEQ):
             over = prob.add_variable(f"breach_over_{len(slacks)}", lowBound=0)
@@ -86,11 +67,11 @@ LOCAL_BREACH_COST = 1.001
 
 
 def _cost(name: str) -> float:
-    return BREACH_COST.get(name.split(":")[0], LOCAL_BREACH_COST)
+    return BREACH_COST.get(rules.family(name), LOCAL_BREACH_COST)
 
 
 def _text(rule: str, key: str, amount: float, direction: str, inputs: ModelInputs) -> str:
-    what = EXPLAIN.get(rule, rule)
+    what = rules.RULES[rule].words
     if rule == "county_spread":
         m = inputs.municipalities
         members = m[m["fylke"] == key]

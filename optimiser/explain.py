@@ -12,12 +12,12 @@ from __future__ import annotations
 import pandas as pd
 import pulp
 
+from optimiser import rules
 from optimiser.criteria import Targets
 from optimiser.model import ModelInputs, build_model
 from optimiser.plan import Plan
 from optimiser.solve import solve
 
-CAPACITY_FAMILIES = ("capacity", "base_capacity", "ks_cap", "complex_health")
 MARGINAL_TOLERANCE = 1e-6
 # Smallest marginal value a sentence mentions: below it the gain is the tie-break's.
 MARGINAL_SHOWN = 0.005
@@ -35,20 +35,21 @@ def binding_limits(inputs: ModelInputs, request: pd.Series, em_request: pd.Serie
     asked = x > 0
     # A re-plan may make an excluded municipality eligible (it must keep what is settled).
     excluded_by = m["excluded_by"].where(~m["eligible"], "") if "excluded_by" in m else pd.Series("", index=m.index)
-    rules = {
+    label = {name: rule.binds_as for name, rule in rules.RULES.items()}
+    binding = {
         "access rule": (excluded_by == "access"),
         "KS exclusion": (excluded_by == "ks_exclusion"),
         "not eligible": ~m["eligible"] & (excluded_by == ""),
-        "minimum size": asked & (x == m["min_request"]),
-        "base capacity": asked & (x == m["base_capacity"]),
-        "extra capacity": asked & (m["extra_capacity"] > 0) & (x == m["base_capacity"] + m["extra_capacity"]),
-        "KS cap": m["cap"].notna() & (x == m["cap"]),
-        "complex-health capacity": m["health_cap"].notna() & (x == m["health_cap"]),
-        "settled or decided": (m["lower_bound"] > 0) & (x == m["lower_bound"]),
-        "locked recommendation": m["locked"],
-        "EM capacity": (m["em_capacity"] > 0) & (em_request.reindex(m.index).fillna(0) == m["em_capacity"]),
+        label["minimum_size"]: asked & (x == m["min_request"]),
+        label["base_capacity"]: asked & (x == m["base_capacity"]),
+        label["capacity"]: asked & (m["extra_capacity"] > 0) & (x == m["base_capacity"] + m["extra_capacity"]),
+        label["ks_cap"]: m["cap"].notna() & (x == m["cap"]),
+        label["complex_health"]: m["health_cap"].notna() & (x == m["health_cap"]),
+        label["lower_bound"]: (m["lower_bound"] > 0) & (x == m["lower_bound"]),
+        label["lock"]: m["locked"],
+        label["em_capacity"]: (m["em_capacity"] > 0) & (em_request.reindex(m.index).fillna(0) == m["em_capacity"]),
     }
-    frame = pd.DataFrame(rules)
+    frame = pd.DataFrame(binding)
     return frame.apply(lambda row: "; ".join(name for name, hit in row.items() if hit), axis=1)
 
 
@@ -79,7 +80,7 @@ def capacity_marginal_value(inputs: ModelInputs, request: pd.Series, em_request:
     rows: dict[str, list] = {}
     for con in prob.constraints():
         rule, _, key = con.name.partition(":")
-        if rule in CAPACITY_FAMILIES and asked[key]:
+        if rule in rules.CAPACITY and asked[key]:
             rows.setdefault(key, []).append(con)
     objective_with = _raised_objective(prob, solvers)
     base = objective_with([])

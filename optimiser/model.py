@@ -27,6 +27,7 @@ import pandas as pd
 import pulp
 
 from optimiser.plan import Penalties
+from optimiser.rules import row
 
 # Columns ModelInputs.municipalities must carry (see ModelInputs).
 MODEL_COLUMNS = (
@@ -170,14 +171,14 @@ def make_vars(prob: pulp.LpProblem, inputs: ModelInputs) -> ModelVars:
 
 def add_national_need(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """sum_m x_m = N (persons, exact)."""
-    prob += pulp.lpSum(v.x) == inputs.need, "national_need:NO"
+    prob += pulp.lpSum(v.x) == inputs.need, row("national_need", "NO")
 
 
 def add_eligibility(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """s_m = 0 where the municipality may not be asked (access rule, KS exclusion)."""
     sel = inputs.municipalities.index[~inputs.municipalities["eligible"]]
     for c, s in zip(sel, v.s[sel]):
-        prob += s == 0, f"eligibility:{c}"
+        prob += s == 0, row("eligibility", c)
 
 
 def add_minimum_size(prob, v: ModelVars, inputs: ModelInputs) -> None:
@@ -185,7 +186,7 @@ def add_minimum_size(prob, v: ModelVars, inputs: ModelInputs) -> None:
     m = inputs.municipalities
     sel = m.index[m["min_request"] > 0]
     for c, x, s, low in zip(sel, v.x[sel], v.s[sel], m.loc[sel, "min_request"]):
-        prob += x >= int(low) * s, f"minimum_size:{c}"
+        prob += x >= int(low) * s, row("minimum_size", c)
 
 
 def add_capacity(prob, v: ModelVars, inputs: ModelInputs) -> None:
@@ -193,14 +194,14 @@ def add_capacity(prob, v: ModelVars, inputs: ModelInputs) -> None:
     m = inputs.municipalities
     total = (m["base_capacity"] + m["extra_capacity"]).where(m["eligible"], 0)
     for c, x, s, cap in zip(m.index, v.x, v.s, total):
-        prob += x <= int(cap) * s, f"capacity:{c}"
+        prob += x <= int(cap) * s, row("capacity", c)
 
 
 def add_extra_capacity_tier(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """x_m - e_m <= b_m: persons beyond base capacity come from volunteered extra."""
     m = inputs.municipalities
     for c, x, e, base in zip(m.index, v.x, v.e, m["base_capacity"]):
-        prob += x - e <= int(base), f"base_capacity:{c}"
+        prob += x - e <= int(base), row("base_capacity", c)
 
 
 def add_ks_caps(prob, v: ModelVars, inputs: ModelInputs) -> None:
@@ -208,7 +209,7 @@ def add_ks_caps(prob, v: ModelVars, inputs: ModelInputs) -> None:
     m = inputs.municipalities
     sel = m.index[m["cap"].notna()]
     for c, x, cap in zip(sel, v.x[sel], m.loc[sel, "cap"]):
-        prob += x <= int(cap), f"ks_cap:{c}"
+        prob += x <= int(cap), row("ks_cap", c)
 
 
 def add_complex_health(prob, v: ModelVars, inputs: ModelInputs) -> None:
@@ -217,7 +218,7 @@ def add_complex_health(prob, v: ModelVars, inputs: ModelInputs) -> None:
     m = inputs.municipalities
     sel = m.index[m["health_cap"].notna()]
     for c, x, cap in zip(sel, v.x[sel], m.loc[sel, "health_cap"]):
-        prob += x <= int(cap), f"complex_health:{c}"
+        prob += x <= int(cap), row("complex_health", c)
 
 
 def add_lower_bounds(prob, v: ModelVars, inputs: ModelInputs) -> None:
@@ -225,7 +226,7 @@ def add_lower_bounds(prob, v: ModelVars, inputs: ModelInputs) -> None:
     m = inputs.municipalities
     sel = m.index[m["lower_bound"] > 0]
     for c, x, low in zip(sel, v.x[sel], m.loc[sel, "lower_bound"]):
-        prob += x >= int(low), f"lower_bound:{c}"
+        prob += x >= int(low), row("lower_bound", c)
 
 
 def add_locks(prob, v: ModelVars, inputs: ModelInputs) -> None:
@@ -233,7 +234,7 @@ def add_locks(prob, v: ModelVars, inputs: ModelInputs) -> None:
     m = inputs.municipalities
     sel = m.index[m["locked"]]
     for c, x, rec in zip(sel, v.x[sel], m.loc[sel, "recommended"]):
-        prob += x == int(rec), f"lock:{c}"
+        prob += x == int(rec), row("lock", c)
 
 
 def add_granularity(prob, v: ModelVars, inputs: ModelInputs) -> None:
@@ -241,7 +242,7 @@ def add_granularity(prob, v: ModelVars, inputs: ModelInputs) -> None:
     if v.k is None:
         return
     for c, x, k in zip(inputs.municipalities.index, v.x, v.k):
-        prob += x == inputs.granularity * k, f"granularity:{c}"
+        prob += x == inputs.granularity * k, row("granularity", c)
 
 
 def add_county_spread(prob, v: ModelVars, inputs: ModelInputs) -> None:
@@ -250,7 +251,7 @@ def add_county_spread(prob, v: ModelVars, inputs: ModelInputs) -> None:
     for county, minimum in inputs.county_minimum.items():
         if minimum > 0:
             members = fylke.index[fylke == county]
-            prob += pulp.lpSum(v.x[members]) >= int(minimum), f"county_spread:{county}"
+            prob += pulp.lpSum(v.x[members]) >= int(minimum), row("county_spread", county)
 
 
 def add_school_region_cap(prob, v: ModelVars, inputs: ModelInputs) -> None:
@@ -260,29 +261,29 @@ def add_school_region_cap(prob, v: ModelVars, inputs: ModelInputs) -> None:
         return
     region = inputs.school_region.reindex(inputs.municipalities.index).dropna()
     for school, members in region.groupby(region, sort=True).groups.items():
-        prob += pulp.lpSum(v.x[members]) <= int(inputs.school_region_cap), f"school_region_cap:{school}"
+        prob += pulp.lpSum(v.x[members]) <= int(inputs.school_region_cap), row("school_region_cap", school)
 
 
 def add_unaccompanied_minors(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """sum y_m = EM need; L_em z_m <= y_m <= em_capacity_m z_m; y_m <= x_m."""
     if inputs.em_need <= 0:
         return
-    prob += pulp.lpSum(v.y) == inputs.em_need, "em_quota:NO"
+    prob += pulp.lpSum(v.y) == inputs.em_need, row("em_quota", "NO")
     m = inputs.municipalities.loc[v.y.index]
     for c, y, z, x, fplus, fminus, cap, target in zip(
             v.y.index, v.y, v.z, v.x[v.y.index], v.fplus, v.fminus, m["em_capacity"], m["em_target"]):
-        prob += y <= int(cap) * z, f"em_capacity:{c}"
+        prob += y <= int(cap) * z, row("em_capacity", c)
         if inputs.em_minimum > 0:
-            prob += y >= inputs.em_minimum * z, f"em_minimum:{c}"
-        prob += y <= x, f"em_inside_total:{c}"
-        prob += y - fplus + fminus == float(target), f"em_target_deviation:{c}"
+            prob += y >= inputs.em_minimum * z, row("em_minimum", c)
+        prob += y <= x, row("em_inside_total", c)
+        prob += y - fplus + fminus == float(target), row("em_target_deviation", c)
 
 
 def add_target_deviation(prob, v: ModelVars, inputs: ModelInputs) -> None:
     """x_m - target_m = d+_m - d-_m."""
     m = inputs.municipalities
     for c, x, dplus, dminus, target in zip(m.index, v.x, v.dplus, v.dminus, m["target"]):
-        prob += x - dplus + dminus == float(target), f"target_deviation:{c}"
+        prob += x - dplus + dminus == float(target), row("target_deviation", c)
 
 
 def add_recommendation_deviation(prob, v: ModelVars, inputs: ModelInputs) -> None:
@@ -290,7 +291,7 @@ def add_recommendation_deviation(prob, v: ModelVars, inputs: ModelInputs) -> Non
     sel = v.rplus.index
     rec = inputs.municipalities.loc[sel, "recommended"]
     for c, x, rplus, rminus, r in zip(sel, v.x[sel], v.rplus, v.rminus, rec):
-        prob += x - rplus + rminus == float(r), f"recommendation_deviation:{c}"
+        prob += x - rplus + rminus == float(r), row("recommendation_deviation", c)
 
 
 def add_change_from_previous(prob, v: ModelVars, inputs: ModelInputs) -> None:
@@ -298,7 +299,7 @@ def add_change_from_previous(prob, v: ModelVars, inputs: ModelInputs) -> None:
     sel = v.cplus.index
     previous = inputs.municipalities.loc[sel, "previous"]
     for c, x, cplus, cminus, prev in zip(sel, v.x[sel], v.cplus, v.cminus, previous):
-        prob += x - cplus + cminus == float(prev), f"change_from_previous:{c}"
+        prob += x - cplus + cminus == float(prev), row("change_from_previous", c)
 
 
 def add_shortfall_transfer(prob, v: ModelVars, inputs: ModelInputs) -> None:
@@ -329,16 +330,16 @@ def add_shortfall_transfer(prob, v: ModelVars, inputs: ModelInputs) -> None:
         moved[origin].append(var)
         received.setdefault(receiver, []).append(var)
     for origin, persons in inputs.shortfall.items():
-        prob += pulp.lpSum(moved[origin]) + v.u[origin] == int(persons), f"shortfall_placed:{origin}"
+        prob += pulp.lpSum(moved[origin]) + v.u[origin] == int(persons), row("shortfall_placed", origin)
     previous = m["previous"].fillna(0)
     growth = {c: (v.x[c] - float(previous[c]) if m.at[c, "lower_bound"] >= previous[c] else v.cplus[c])
               for c in v.cplus.index}
     for receiver in sorted(received):
-        prob += pulp.lpSum(received[receiver]) <= growth[receiver], f"shortfall_received:{receiver}"
+        prob += pulp.lpSum(received[receiver]) <= growth[receiver], row("shortfall_received", receiver)
     pool = [c for c in v.cplus.index if c not in inputs.shortfall.index]
     within_pool = [var for (_, r), var in v.t.items() if r not in inputs.shortfall.index]
     prob += (pulp.lpSum(v.u) + pulp.lpSum(within_pool) <= pulp.lpSum(growth[c] for c in pool),
-             "shortfall_beyond_reach:NO")
+             row("shortfall_beyond_reach", "NO"))
 
 
 def set_objective(prob, v: ModelVars, inputs: ModelInputs) -> None:

@@ -190,13 +190,8 @@ def routes(weights: np.ndarray, distance: np.ndarray, sources: np.ndarray, targe
     return steps
 
 
-def travel_minutes(codes: pd.Index, table: pd.DataFrame, params: NetworkParams) -> pd.DataFrame:
-    """travel(i, j) = access_minutes + shortest path for i != j; 0 on the diagonal."""
-    links = fastest_links(table, link_minutes(table, params))
-    return _travel_frame(codes, shortest_minutes(link_matrix(codes, links, "minutes", np.inf)), params)
-
-
-def _travel_frame(codes: pd.Index, distance: np.ndarray, params: NetworkParams) -> pd.DataFrame:
+def travel_frame(codes: pd.Index, distance: np.ndarray, params: NetworkParams) -> pd.DataFrame:
+    """travel(i, j) = access_minutes + shortest path (``distance``) for i != j; 0 on the diagonal."""
     d = distance + params.access_minutes
     np.fill_diagonal(d, 0.0)
     return pd.DataFrame(d, index=codes, columns=codes)
@@ -205,7 +200,7 @@ def _travel_frame(codes: pd.Index, distance: np.ndarray, params: NetworkParams) 
 # --- calibration -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Calibration:
+class NetworkFit:
     """The fitted factors and how well they reproduce the real travel times.
 
     pairs: one row per calibration pair (member, centre, county, observed,
@@ -312,7 +307,7 @@ def _least_squares(y: np.ndarray, columns: dict[str, np.ndarray], fixed: dict[st
 
 
 def calibrate(municipalities: pd.DataFrame, table: pd.DataFrame, start: NetworkParams = NetworkParams(),
-              max_iterations: int = 25) -> tuple[Calibration, np.ndarray]:
+              max_iterations: int = 25) -> tuple[NetworkFit, np.ndarray]:
     """Fit ``access_minutes``, ``detour_factor`` and ``crossing_minutes`` to
     the real minutes from each commuting-region member to its centre.
 
@@ -358,7 +353,7 @@ def calibrate(municipalities: pd.DataFrame, table: pd.DataFrame, start: NetworkP
         "kommunenummer": pairs["kommunenummer"], "centre": codes[found.centre], "fylke": pairs["fylke"],
         "observed": pairs["observed"], "predicted": predicted, "error": predicted - pairs["observed"],
     })
-    return Calibration(params=params, pairs=result, iterations=iterations, converged=converged), found.distance
+    return NetworkFit(params=params, pairs=result, iterations=iterations, converged=converged), found.distance
 
 
 # --- access per municipality -------------------------------------------------------------------
@@ -409,7 +404,7 @@ class Network:
     """What the Access step produces: the graph, the fit and the access frame."""
 
     graph: nx.Graph
-    calibration: Calibration
+    calibration: NetworkFit
     travel: pd.DataFrame
     access: pd.DataFrame
     reasonable_minutes: float
@@ -419,7 +414,7 @@ def build_network(municipalities: pd.DataFrame, links: pd.DataFrame, reasonable_
     """Links -> calibrated graph -> travel times -> access per municipality."""
     table = link_table(municipalities[["lon", "lat"]], links)
     fit, distance = calibrate(municipalities, table)
-    travel = _travel_frame(municipalities.index, distance, fit.params)
+    travel = travel_frame(municipalities.index, distance, fit.params)
     access = access_frame(municipalities, travel, reasonable_minutes)
     graph = build_graph(municipalities[["lon", "lat"]], table, fit.params)
     for code, row in access.iterrows():

@@ -6,8 +6,8 @@ never a dict or a path.  Field names carry their unit where one exists.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 # Criteria the engine knows.  ``population`` is the spread criterion (every
 # size of municipality is asked, less than proportionally to its size); the

@@ -25,8 +25,8 @@ x(N_k) >= x(N_{k-1}): no municipality's request falls when the need rises
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,7 @@ import pandas as pd
 from optimiser.model import ModelInputs, build_model, capacity_upper, em_requests, requests
 from optimiser.plan import Penalties, ReplanConfig
 from optimiser.solve import InfeasiblePlan, solve
-from optimiser.verify import summary, verify, verify_ladder
+from optimiser.verify import verify, verify_ladder, violations_line
 
 
 @dataclass(frozen=True)
@@ -180,5 +180,5 @@ class LadderNotVerified(RuntimeError):
 
 def _no_violations(what: str, violations: list) -> None:
     if violations:
-        raise LadderNotVerified(f"{what}: {summary(violations)}")
+        raise LadderNotVerified(f"{what}: {violations_line(violations)}")
 

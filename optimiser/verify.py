@@ -59,7 +59,8 @@ def verify(inputs: ModelInputs, request: pd.Series, em_request: pd.Series | None
     out += _each((m["lower_bound"] > 0) & (x < m["lower_bound"]), x, "lower_bound", lambda c: m.at[c, "lower_bound"] - x[c],
                  "request {x} below what is settled or decided")
     locked = m["locked"] & (x != m["recommended"])
-    out += _each(locked, x, "lock", lambda c: abs(x[c] - m.at[c, "recommended"]), "request {x} differs from the locked recommendation")
+    out += _each(locked, x, "lock", lambda c: abs(x[c] - m.at[c, "recommended"]),
+                 "request {x} differs from the locked recommendation")
     if inputs.granularity > 1:
         off = (x % inputs.granularity) != 0
         out += _each(off, x, "granularity", lambda c: x[c] % inputs.granularity,
@@ -128,7 +129,7 @@ def verify_ladder(table: pd.DataFrame) -> list[Violation]:
     return out
 
 
-def summary(violations: list[Violation]) -> str:
+def violations_line(violations: list[Violation]) -> str:
     """One line for an error message: how many violations, and the first."""
     first = violations[0]
     return f"{len(violations)} violation(s); first: {first.rule} at {first.key}: {first.detail}"
@@ -139,6 +140,6 @@ def report(violations: list[Violation]) -> dict:
             "rules_checked": RULES}
 
 
-RULES = ["complete", "unknown_municipality", "integer", "national_need", "non_negative", "eligibility", "minimum_size", "capacity",
-         "ks_cap", "complex_health", "lower_bound", "lock", "granularity", "county_spread",
+RULES = ["complete", "unknown_municipality", "integer", "national_need", "non_negative", "eligibility", "minimum_size",
+         "capacity", "ks_cap", "complex_health", "lower_bound", "lock", "granularity", "county_spread",
          "em_quota", "em_capable", "em_capacity", "em_minimum", "em_inside_total", "school_region_cap"]
