@@ -33,6 +33,7 @@ calibrate: $(STAMP)
 	$(PY) -m pipeline calibrate --year $(YEAR)
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check optimiser pipeline tests bench
 	$(PY) -m pytest
 
 bench: $(STAMP)

@@ -61,7 +61,7 @@ def differing(a: dict[str, float], b: dict[str, float], prefix: str) -> int:
     return sum(round(a[k]) != round(b.get(k, 0.0)) for k in a if k.startswith(prefix))
 
 
-def section(args, machine: str, med: dict, tasks: list, why: dict, size: str, discarded: int) -> str:
+def section(args, machine: str, med: dict, tasks: list, why: dict, size: str) -> str:
     rows = [
         (f"cold run: fresh `python -m pipeline allocate --plan {args.plan}` into an empty out dir (wall)",
          med["cold"], f"≤ {TARGETS['cold']:g} s", verdict(med["cold"], TARGETS["cold"])),
@@ -100,8 +100,6 @@ def section(args, machine: str, med: dict, tasks: list, why: dict, size: str, di
         f"time: passing the model, reading values back) is {med['solve'] - med['solve_highs']:.3f} s.",
     ]
     lines += ["", f"Largest parts of the cold run: {why['largest']}."]
-    if discarded:
-        lines += ["", f"{discarded} cold run(s) were discarded and run again: the code changed while they ran."]
     where = "at the root node" if why["first_node"] == 0 else f"after {why['first_node']} node(s)"
     within = ("already lies within the gap" if why["first_gap"] <= why["gap"]
               else f"is {why['first_gap']:.2g} from the bound")
@@ -162,13 +160,13 @@ def main(argv: list[str] | None = None) -> int:
     nopresolve = timed["nopresolve"][-1][1].columns()
     why = {"lp": relaxed, "objective": reference[-1].objective, "nodes": reference[-1].nodes,
            "first": median(h.first[0] for h in reference), "first_gap": reference[-1].first_gap,
-           "first_node": reference[-1].first[3], "largest": common.largest_parts(cold, med["outside"]), "gap": plan.solver.mip_rel_gap, "threads": plan.solver.threads,
+           "first_node": reference[-1].first[3], "largest": common.largest_parts(cold, med["outside"]),
+           "gap": plan.solver.mip_rel_gap, "threads": plan.solver.threads,
            "objective_gap": abs(pulp_objective - reference[-1].objective),
            "other_presolve": other_presolve(plan.solver),
            "x_differ": differing(reference[-1].columns(), nopresolve, "x_"),
            "y_differ": differing(reference[-1].columns(), nopresolve, "y_")}
-    text = section(args, machine.describe(), med, common.task_rows(cold, med["outside"]), why, size,
-                   sum(r.discarded for r in cold))
+    text = section(args, machine.describe(), med, common.task_rows(cold, med["outside"]), why, size)
     raw = {"cold": [r.wall for r in cold], **{name: common.seconds(results) for name, results in timed.items()}}
     return common.finish(SECTION, text, args.write, raw, pulp_objective, why["objective"],
                          plan.solver.mip_rel_gap)

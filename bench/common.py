@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import platform
 import re
 import statistics
@@ -28,16 +27,13 @@ import numpy as np  # noqa: E402
 
 from optimiser import model  # noqa: E402
 from optimiser.solve import SolveStatus, solve  # noqa: E402
-from pipeline.solvers import make_solvers  # noqa: E402
+from pipeline.plans.resolve import resolve_plan  # noqa: E402
+from pipeline.publish.solution import read_solution  # noqa: E402
+from pipeline.solvers import highs_options, make_solvers  # noqa: E402
 
 BENCHMARKS = ROOT / "BENCHMARKS.md"
 PREAMBLE = ("# Benchmarks\n\nEach section is written from its `bench/` script; numbers are medians of "
             "several runs, with the machine noted.\n")
-# A Publish refuses to write when code or inputs changed while the run ran
-# (others may be editing the tree during a bench): such a run is not a
-# measurement, it is discarded and run again.
-CHANGED_DURING_RUN = "changed during the run"
-RETRIES = 3
 
 
 def load_average() -> float | None:
@@ -108,7 +104,6 @@ class ColdRun:
     wall: float
     tasks: dict[str, list[float]]  # task family -> seconds of each time it ran (a re-plan may run its base plan)
     stderr: str
-    discarded: int  # runs thrown away because code or inputs changed while they ran
 
 
 TASK_LINE = re.compile(r"^\s+(\w+)\s+done in ([0-9.]+) s$", re.MULTILINE)
@@ -117,20 +112,17 @@ TASK_LINE = re.compile(r"^\s+(\w+)\s+done in ([0-9.]+) s$", re.MULTILINE)
 def cold_run(args: list[str], prepare=None) -> ColdRun:
     """Time ``python -m pipeline <args>`` in a fresh process (cwd: the project).
     ``prepare()`` runs untimed before each attempt (e.g. a fresh out dir)."""
-    for attempt in range(RETRIES + 1):
-        if prepare is not None:
-            prepare()
-        start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=ROOT, capture_output=True, text=True)
-        wall = time.perf_counter() - start
-        if done.returncode == 0:
-            tasks: dict[str, list[float]] = {}
-            for name, seconds in TASK_LINE.findall(done.stderr):
-                tasks.setdefault(name, []).append(float(seconds))
-            return ColdRun(wall, tasks, done.stderr, attempt)
-        if CHANGED_DURING_RUN not in done.stderr or attempt == RETRIES:
-            raise SystemExit(f"python -m pipeline {' '.join(args)} failed (exit {done.returncode}):\n{done.stderr}")
-    raise AssertionError("unreachable")
+    if prepare is not None:
+        prepare()
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"python -m pipeline {' '.join(args)} failed (exit {done.returncode}):\n{done.stderr}")
+    tasks: dict[str, list[float]] = {}
+    for name, seconds in TASK_LINE.findall(done.stderr):
+        tasks.setdefault(name, []).append(float(seconds))
+    return ColdRun(wall, tasks, done.stderr)
 
 
 def task_medians(runs: list[ColdRun]) -> dict[str, float]:
@@ -178,14 +170,9 @@ def cache_folder(out: Path, plan: str) -> Path:
     return folders[-1]
 
 
-def load_cached(out: Path, plan: str, name: str):
-    with (cache_folder(out, plan) / name).open("rb") as handle:
-        return pickle.load(handle)
-
-
 def cached_model_inputs(out: Path, plan: str):
-    """The ModelInputs and Plan exactly as the pipeline used them (its cache files)."""
-    return load_cached(out, plan, "solution.pkl")["inputs"], load_cached(out, plan, "inputs.pkl")["plan"]
+    """The ModelInputs exactly as the pipeline solved them (its cache) and the plan."""
+    return read_solution(cache_folder(out, plan) / "solution").inputs, resolve_plan(plan).plan
 
 
 def interleaved(steps: dict, runs: int) -> dict[str, list[tuple[float, object]]]:
@@ -249,12 +236,7 @@ class Highs:
 def highs(solver_cfg, **options):
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", int(solver_cfg.threads))
-    h.setOptionValue("mip_rel_gap", float(solver_cfg.mip_rel_gap))
-    h.setOptionValue("time_limit", float(solver_cfg.time_limit_seconds))
-    h.setOptionValue("random_seed", 0)
-    h.setOptionValue("presolve", "on" if getattr(solver_cfg, "presolve", True) else "off")
-    for name, value in options.items():
+    for name, value in {**highs_options(solver_cfg), **options}.items():
         h.setOptionValue(name, value)
     return h
 

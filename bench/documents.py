@@ -1,9 +1,9 @@
 """Benchmark: the letters and the report of one run (what ``Publish`` adds to a run).
 
-Times ``pipeline.letters.write_documents`` for the 2022 plan with every
-municipality asked (356 letters in Markdown and HTML, report, map) against a
-baseline run in the same process: ``pipeline.inputs.read_plan_data`` for the
-same plan (the ReadInputs step).  The first call also pays matplotlib's import,
+Times ``pipeline.publish.letters.write_letters`` and ``report.write_report``
+for the 2022 plan with every municipality asked (356 letters in Markdown and
+HTML, report, map) against a baseline run in the same process:
+``pipeline.inputs.national.read_plan_data`` for the same plan.  The first call also pays matplotlib's import,
 which a pipeline run pays once; it is printed separately.  Prints the machine,
 the median of several runs and the ratio.
 
@@ -19,9 +19,12 @@ import time
 from pathlib import Path
 
 import common
-from pipeline.config import load_plan, plan_path
-from pipeline.inputs import read_plan_data
-from pipeline.letters import load_document_settings, write_documents
+
+from pipeline.inputs.national import read_plan_data
+from pipeline.plans.inputs import read_inputs
+from pipeline.plans.resolve import resolve_plan
+from pipeline.publish import letters, report
+from pipeline.publish.run_folder import document_settings
 
 os.chdir(common.ROOT)
 
@@ -33,29 +36,31 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
     machine = common.Machine(("pandas", "matplotlib"))
-    plan = load_plan(plan_path("2022"))
-    data = read_plan_data(plan)
-    m = data.municipalities
+    resolved = resolve_plan("2022")
+    plan = resolved.plan
+    inputs = read_inputs(resolved)
+    m = inputs.data.municipalities
     # Everyone asked: a request in proportion to population, at least the minimum (the sum is not the need;
     # the documents do not check it, and the letter count is the point here).
     allocation = m[["kommune", "fylke", "fylkesnavn", "population"]].reset_index().assign(
         target=lambda f: f["population"] / 1000.0,
         request=lambda f: (f["population"] // 1000).clip(lower=plan.minimum_request).astype(int))
-    settings = load_document_settings(plan, m, Path("config"), Path("data"))
+    settings = document_settings(inputs)
     with tempfile.TemporaryDirectory(prefix="bench-documents-") as tmp:
         folders = iter(range(args.runs + 1))
 
         def run():  # a fresh folder each time, as Publish's staging folder is
             folder = Path(tmp, str(next(folders)))
             folder.mkdir()
-            write_documents(folder, allocation, m, plan, MANIFEST, settings)
+            written = letters.write_letters(folder, allocation, plan, settings)
+            report.write_report(folder, allocation, m, plan, MANIFEST, settings, written)
 
         start = time.perf_counter()
         run()
         first = time.perf_counter() - start
         documents, _ = common.median_seconds(run, args.runs)
         count = len(list(Path(tmp, "0", "letters").glob("*.md")))
-    baseline, _ = common.median_seconds(lambda: read_plan_data(plan), args.runs)
+    baseline, _ = common.median_seconds(lambda: read_plan_data(plan, resolved.files, resolved.data_dir), args.runs)
     print(json.dumps({
         "machine": machine.describe(),
         "letters": count, "runs": args.runs,

@@ -36,19 +36,19 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import common
 import numpy as np
 import pandas as pd
-
-import common
 from common import median, verdict
+
 from optimiser.allocate import ladder_inputs
 from optimiser.diagnose import describe, diagnose
 from optimiser.model import build_model, requests
 from optimiser.reallocate import ladder
 from optimiser.solve import InfeasiblePlan, SolveStatus, solve
-from pipeline import tasks
-from pipeline.config import load_plan, plan_path
-from pipeline.fingerprint import base_plan_name
+from pipeline.graph.tasks import Ladder
+from pipeline.plans.inputs import read_inputs
+from pipeline.plans.resolve import resolve_plan
 from pipeline.solvers import make_solvers
 
 TARGET = 30.0
@@ -67,24 +67,20 @@ def setup(plan_name: str, scratch: Path) -> Setup:
     """The plan's inputs, access and re-plan context exactly as ``tasks.Ladder`` uses them
     (from a one-step ladder at the plan's own need)."""
     out = scratch / plan_name
-    need = str(load_plan(plan_path(plan_name, Path("config"))).need_persons)
-    common.cold_run(["ladder", "--plan", plan_name, "--from", need, "--to", need, "--step", "1", "--out", str(out)])
-    folder = common.cache_folder(out, plan_name)
-    inputs = common.load_cached(out, plan_name, "inputs.pkl")
-    access = common.load_cached(out, plan_name, "access.pkl")
-    plan, data = inputs["plan"], inputs["data"]
-    base = base_plan_name(plan_name, Path("config"))
-    context = None
-    if base is not None:
-        # The cache folder is named by the first 16 characters of the fingerprint, which is all
-        # the task needs to find its cache; the base plan's run is found by its out dir.
-        base_fp = json.loads((out / base / "manifest.json").read_text())["fingerprint"]
-        task = tasks.Solve(plan=plan_name, fingerprint=folder.name, out_dir=str(out), base_plan=base,
-                           base_fingerprint=base_fp)
-        context = task.replan_context(plan, access["network"])
+    resolved = resolve_plan(plan_name)
+    plan = resolved.plan
+    need = plan.need_persons
+    common.cold_run(["ladder", "--plan", plan_name, "--from", str(need), "--to", str(need), "--step", "1",
+                     "--out", str(out)])
+    # The task the command ran, rebuilt here: its network and re-plan context come from the run's files.
+    task = Ladder(plan=plan_name, fingerprint=resolved.fingerprint, out_dir=str(out), resolved=resolved,
+                  need_from=need, need_to=need, need_step=1)
+    net = task.requires()["network"].load()
+    context, _ = task.replan_context(net)
+    inputs = read_inputs(resolved)
 
     def make_inputs(need):
-        return ladder_inputs(data, access["access"], plan, inputs["submissions"], context, need)
+        return ladder_inputs(inputs.data, net.access, plan, inputs.submissions, context, need)
 
     return Setup(plan, make_inputs, make_solvers(plan.solver))
 
@@ -261,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             except InfeasiblePlan:  # the plan stops short: time the needs it reaches
                 needs, stop = reach(s, needs)
                 if not needs:
-                    raise SystemExit(f"plan {args.plan}: " + "; ".join(stop))
+                    raise SystemExit(f"plan {args.plan}: " + "; ".join(stop)) from None
                 wall, table, steps = run_ladder(s, needs)
             check(table, needs)
             ladders.append((wall, steps))

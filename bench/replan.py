@@ -8,8 +8,7 @@ cold re-plan  wall time of a fresh process ``python -m pipeline reallocate
               --plan 2022-03 --out <dir>``, where <dir> holds a finished run of
               the base plan (run once beforehand, untimed, and copied into a
               fresh dir for every run), with the seconds of each pipeline task.
-              Only the re-plan is timed: a run in which the base plan had to
-              be redone (code changed meanwhile) is discarded and run again.
+              Only the re-plan is timed: the base plan's run is reused.
 build, solve  ``optimiser.model.build_model`` and the PuLP path
               (``optimiser.solve.solve``) on the re-plan's ``ModelInputs`` as
               the pipeline built them (read back from the run's cache).
@@ -34,14 +33,15 @@ from pathlib import Path
 
 import common
 from common import median, verdict
-from pipeline.fingerprint import base_plan_name
+
+from pipeline.plans.resolve import resolve_plan
 
 TARGET = 3.0
 SECTION = "## Re-plan"
 PACKAGES = ("pulp", "highspy", "pandas", "numpy", "luigi", "matplotlib")
 
 
-def cold_replans(plan: str, base: str, runs: int, scratch: Path) -> tuple[list[common.ColdRun], int, Path]:
+def cold_replans(plan: str, base: str, runs: int, scratch: Path) -> tuple[list[common.ColdRun], Path]:
     """``runs`` timed re-plans, each in a new process into a copy of a finished base run."""
     ready = scratch / "base"
 
@@ -50,7 +50,7 @@ def cold_replans(plan: str, base: str, runs: int, scratch: Path) -> tuple[list[c
         common.cold_run(["allocate", "--plan", base, "--out", str(ready)])
 
     run_base()
-    results, redone, out = [], 0, ready
+    results, out = [], ready
     for i in range(runs):
         out = scratch / f"replan-{i}"
 
@@ -58,16 +58,11 @@ def cold_replans(plan: str, base: str, runs: int, scratch: Path) -> tuple[list[c
             shutil.rmtree(out, ignore_errors=True)
             shutil.copytree(ready, out, symlinks=True)
 
-        for attempt in range(common.RETRIES + 1):
-            run = common.cold_run(["reallocate", "--plan", plan, "--out", str(out)], prepare=fresh)
-            if len(run.tasks.get("ReadInputs", [])) == 1:  # the base plan was reused, not redone
-                break
-            if attempt == common.RETRIES:
-                raise SystemExit(f"the base plan {base} was redone in every attempt (code changing?)")
-            redone += 1
-            run_base()
+        run = common.cold_run(["reallocate", "--plan", plan, "--out", str(out)], prepare=fresh)
+        if len(run.tasks.get("Solve", [])) != 1:
+            raise SystemExit(f"the base plan {base} was redone in a re-plan run (code changing?)")
         results.append(run)
-    return results, redone, out
+    return results, out
 
 
 def section(args, plan: str, base: str, machine: str, med: dict, tasks: list, facts: dict) -> str:
@@ -109,9 +104,6 @@ def section(args, plan: str, base: str, machine: str, med: dict, tasks: list, fa
         "",
         f"Largest parts of the cold re-plan: {facts['largest']}.",
     ]
-    if facts["discarded"]:
-        lines += ["", f"{facts['discarded']} cold run(s) were discarded and run again: the code changed while "
-                      "they ran or before them, so the base plan was redone."]
     return "\n".join(lines) + "\n"
 
 
@@ -122,13 +114,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="replace the Re-plan section of BENCHMARKS.md")
     args = parser.parse_args(argv)
     os.chdir(common.ROOT)
-    base = base_plan_name(args.plan, Path("config"))
-    if base is None:
+    resolved = resolve_plan(args.plan)
+    if resolved.base is None:
         raise SystemExit(f"plan {args.plan} is not a re-plan (no replan.base_plan)")
+    base = resolved.base.name
     machine = common.Machine(PACKAGES)
     with tempfile.TemporaryDirectory(prefix="bench-replan-") as scratch:
         scratch = Path(scratch)
-        cold, redone, last = cold_replans(args.plan, base, args.runs, scratch)
+        cold, last = cold_replans(args.plan, base, args.runs, scratch)
         manifests = [json.loads((scratch / f"replan-{i}" / args.plan / "manifest.json").read_text())
                      for i in range(args.runs)]
         inputs, plan = common.cached_model_inputs(last, args.plan)
@@ -155,7 +148,6 @@ def main(argv: list[str] | None = None) -> int:
         "size": f"{prob.numVariables():,} variables and {prob.numConstraints():,} constraints",
         "base_size": f"{base_prob.numVariables():,} and {base_prob.numConstraints():,}",
         "nodes": reference[-1].nodes, "first": median(h.first[0] for h in reference),
-        "discarded": redone + sum(r.discarded for r in cold),
         "objective_gap": abs(pulp_objective - reference[-1].objective), "gap": plan.solver.mip_rel_gap,
         "largest": common.largest_parts(cold, med["outside"]),
     }

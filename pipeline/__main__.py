@@ -1,35 +1,7 @@
-"""Command line: ``python -m pipeline <command> ...`` (see README).
-
-Each command lives in its own module exposing ``add_arguments(parser)`` and
-``run(args) -> int`` (the process exit status: 0 ok, 1 failed, 2 bad input).
-"""
-from __future__ import annotations
-
-import argparse
-import importlib
+"""``python -m pipeline <command> ...``: see ``pipeline.commands``."""
 import sys
 
-COMMANDS = {
-    "allocate": ("pipeline.cli_allocate", "plan the requests for config/<plan>.yaml"),
-    "reallocate": ("pipeline.cli_allocate", "re-plan mid-year: config/<plan>.yaml with a replan section"),
-    "ladder": ("pipeline.cli_ladder", "requests for an increasing list of needs, never falling"),
-    "calibrate": ("pipeline.calibration", "fit the criteria weights to a year's real requests"),
-    "audit": ("pipeline.audit", "re-check a stored run from its files alone"),
-    "illustrate": ("pipeline.illustrative", "write illustrative county, KS and municipal inputs for a plan"),
-}
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description="busetting: settlement allocation")
-    sub = parser.add_subparsers(dest="command", required=True)
-    modules = {}
-    for name, (module_name, help_text) in COMMANDS.items():
-        module = importlib.import_module(module_name)
-        module.add_arguments(sub.add_parser(name, help=help_text))
-        modules[name] = module
-    args = parser.parse_args(argv)
-    return modules[args.command].run(args)
-
+from pipeline.commands import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,12 +1,16 @@
-"""Build PuLP solver objects from the plan: HiGHS (highspy) first, CBC as fallback."""
-from __future__ import annotations
+"""Build PuLP solver objects from the plan: HiGHS (highspy) first, CBC as fallback.
 
-from pathlib import Path
+``highs_options`` is the one mapping from the plan's solver settings to
+HiGHS's option names; the solve, the explanations, the audit's re-solve and
+the benchmarks all set HiGHS through it.
+"""
+from __future__ import annotations
 
 import functools
 import os
 import sys
 import warnings
+from pathlib import Path
 
 import pulp
 
@@ -14,23 +18,29 @@ from optimiser.plan import SolverConfig
 
 
 def make_solvers(cfg: SolverConfig, log_path: Path | None = None) -> list:
-    _silence_highs_banner()
+    silence_highs_banner()
     names = [cfg.name] + ([cfg.fallback] if cfg.fallback and cfg.fallback != cfg.name else [])
     return [_make(name, cfg, log_path) for name in names]
 
 
+def highs_options(cfg: SolverConfig) -> dict:
+    """The plan's solver settings as HiGHS options (name -> value)."""
+    return {"time_limit": float(cfg.time_limit_seconds), "mip_rel_gap": float(cfg.mip_rel_gap),
+            "threads": int(cfg.threads), "presolve": "on" if cfg.presolve else "off", "random_seed": 0}
+
+
 def solver_options(cfg: SolverConfig) -> dict:
+    """The plan's solver settings as the manifest records them."""
     return {"time_limit_seconds": cfg.time_limit_seconds, "mip_rel_gap": cfg.mip_rel_gap,
             "threads": cfg.threads, "require_optimal": cfg.require_optimal, "presolve": cfg.presolve}
 
 
 def _make(name: str, cfg: SolverConfig, log_path: Path | None):
     if name == "highs":
-        extra = {"log_to_console": False, "random_seed": 0, "presolve": "on" if cfg.presolve else "off"}
+        extra = {"log_to_console": False, **highs_options(cfg)}
         if log_path is not None:
             extra["log_file"] = str(log_path)
-        return pulp.HiGHS(msg=log_path is not None, timeLimit=cfg.time_limit_seconds, gapRel=cfg.mip_rel_gap,
-                          threads=cfg.threads, **extra)
+        return pulp.HiGHS(msg=log_path is not None, **extra)
     if name == "cbc":
         # The CBC binary bundled with PuLP 3 (pyproject pins pulp<4); PuLP 3.3
         # warns that PuLP 4 moves it to a separate package.
@@ -42,7 +52,7 @@ def _make(name: str, cfg: SolverConfig, log_path: Path | None):
 
 
 @functools.cache
-def _silence_highs_banner() -> None:
+def silence_highs_banner() -> None:
     """HiGHS prints a copyright banner to stdout at the first ``Highs()`` of a
     process, whatever the options.  Create that first instance with stdout
     pointed at /dev/null so the planner's terminal shows only our lines."""

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,9 @@ from optimiser import model
 from optimiser.data import PlanData
 from optimiser.plan import CapacityRule, CriteriaConfig, Penalties, Plan, SolverConfig, SpreadConfig
 from optimiser.solve import SolveResult, solve
+from pipeline.inputs.national import national_files, read_plan_data
+from pipeline.plans.inputs import PlanInputs, read_inputs
+from pipeline.plans.resolve import resolve_plan
 from pipeline.solvers import make_solvers
 
 # Neutral default per model column: not binding unless a test says so.
@@ -165,6 +168,16 @@ def write_config(folder: Path, change: Callable[[dict], None] | None = None, pla
     path = folder / f"{plan}.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
+
+
+def national_data(plan: Plan, data_dir: Path = Path("data")) -> PlanData:
+    """The real national inputs (population, points, regions, schools, links) read for ``plan``."""
+    return read_plan_data(plan, national_files(data_dir), data_dir)
+
+
+def real_inputs(plan: str = "2022", config_dir: Path = Path("config"), data_dir: Path = Path("data")) -> PlanInputs:
+    """Every input of a shipped (or copied) plan, as a run reads them."""
+    return read_inputs(resolve_plan(plan, config_dir, data_dir))
 
 
 def replace(obj, **changes):

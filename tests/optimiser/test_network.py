@@ -3,7 +3,6 @@ the calibration, the real graph, and the access rule in the allocation."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
@@ -15,9 +14,8 @@ from optimiser.allocate import solve_plan
 from optimiser.network import NetworkParams
 from optimiser.plan import CriteriaConfig, NetworkConfig, SolverConfig
 from optimiser.verify import verify
-from pipeline.inputs import read_plan_data
 from pipeline.solvers import make_solvers
-from tests.factories import make_inputs, make_plan, replace, solve_quietly
+from tests.factories import make_inputs, make_plan, national_data, replace, solve_quietly
 
 INF = math.inf
 KM_PER_DEGREE = math.pi * 6371.0088 / 180  # one degree of longitude on the equator
@@ -91,7 +89,10 @@ def test_travel_time_adds_access_detour_crossing_and_ferry_minutes():
     land = KM_PER_DEGREE * per_km
     by_ferry = land + 5 + 30
     over_water = 2 * KM_PER_DEGREE * per_km + 5
-    travel = network.travel_minutes(points(0, 1, 2).index, table, params)
+    codes = points(0, 1, 2).index
+    fastest = network.fastest_links(table, network.link_minutes(table, params))
+    distance = network.shortest_minutes(network.link_matrix(codes, fastest, "minutes", np.inf))
+    travel = network.travel_frame(codes, distance, params)
     assert travel.loc["0001", "0001"] == 0
     assert travel.loc["0001", "0002"] == pytest.approx(10 + land)
     assert travel.loc["0001", "0003"] == pytest.approx(10 + min(by_ferry, over_water))
@@ -195,7 +196,7 @@ def test_twin_centres_are_both_centres_and_members_go_to_the_nearer():
 def real():
     plan = make_plan(name="network-test", need_persons=356 * 15,
                      criteria=CriteriaConfig(population_exponent=0.0, weights={"population": 1.0}))
-    data = read_plan_data(plan, Path("data"))
+    data = national_data(plan)
     return plan, data, network.build_network(data.municipalities, data.adjacency, 90)
 
 

@@ -17,9 +17,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from optimiser import reallocate
 from optimiser.allocate import ladder_inputs, solve_plan
 from optimiser.plan import CapacityRule, ReplanConfig, SolverConfig
-from optimiser import reallocate
 from optimiser.reallocate import ReplanContext, ladder
 from optimiser.solve import InfeasiblePlan
 from pipeline.solvers import make_solvers
@@ -164,7 +164,8 @@ def scenarios(draw, direction: str):
         need = base_need
     status = status_frame(index, settled, decision, extra)
     return {"data": data, "access": access, "plan": plan, "previous": previous, "status": status,
-            "travel": travel, "need": need, "upper": pd.Series(upper, index=index), "all_eligible": direction == "same" and draw(st.booleans())}
+            "travel": travel, "need": need, "upper": pd.Series(upper, index=index),
+            "all_eligible": direction == "same" and draw(st.booleans())}
 
 
 def solved(case):

@@ -2,13 +2,10 @@
 and an allocation built here (not by the engine) with Alver's request fixed to 28."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
-from pipeline.config import load_plan
-from pipeline.inputs import read_plan_data
-from pipeline.letters import load_document_settings
+from pipeline.publish.run_folder import document_settings
+from tests.factories import real_inputs
 
 ALVER = "4631"
 ALVER_REQUEST = 28
@@ -16,15 +13,15 @@ ASKED_FROM_POPULATION = 5000  # municipalities this large are asked in the test 
 
 
 def plan_2022():
-    return load_plan(Path("config/2022.yaml"))
+    return real_inputs("2022").plan
 
 
 def municipalities_2022(plan) -> pd.DataFrame:
-    return read_plan_data(plan, Path("data")).municipalities
+    return real_inputs(plan.name).data.municipalities
 
 
 def settings_for(plan, municipalities):
-    return load_document_settings(plan, municipalities, Path("config"), Path("data"))
+    return document_settings(real_inputs(plan.name))
 
 
 def allocation_2022(plan, municipalities: pd.DataFrame) -> pd.DataFrame:

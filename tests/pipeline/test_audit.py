@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from pipeline.__main__ import main
-from pipeline.run import RunOptions, build
 
 ALVER = "4631"
 
@@ -18,7 +17,7 @@ ALVER = "4631"
 def stored_run(tmp_path_factory) -> Path:
     """The real 2022 plan, run once for the module (inputs read from data/ as `make allocate` does)."""
     out = tmp_path_factory.mktemp("audit-out")
-    assert build(RunOptions(plan="2022", out_dir=out, quiet=True)) == 0
+    assert main(["allocate", "--plan", "2022", "--out", str(out)]) == 0
     return out / "2022"
 
 

@@ -16,14 +16,20 @@ import yaml
 
 from optimiser.data import PlanData
 from pipeline.__main__ import main
-from pipeline.calibration import check_history, read_calibration
-from pipeline.config import included_files, load_plan
+from pipeline.commands.calibrate import check_history
 from pipeline.errors import InputError
+from pipeline.plans.calibrated import read_calibration
+from pipeline.plans.resolve import load_plan, resolve_plan
 from tests.factories import write_config
 
 REQUESTS = Path("data/imdi_anmodning_vedtak_2024.csv")
 FAST = ["--exponent-grid", "0.85:0.95:0.05", "--coarse", "1"]
 REPORT_FILES = {"fit.json", "predictions.csv", "residuals_by_county.csv", "predicted_vs_real.png", "report.md"}
+
+
+def included_files(path: Path) -> list[Path]:
+    """The files a plan pulls in besides itself (plans it extends, calibrations)."""
+    return list(resolve_plan(path.stem, path.parent, Path("data")).plan_files[1:])
 
 
 def real_requests() -> pd.Series:
@@ -245,7 +251,7 @@ def test_missing_calibration_file_is_refused_naming_it(tmp_path):
 
 @pytest.mark.parametrize("change, message", [
     (lambda raw: raw["criteria"].update(bonus=1), r"criteria\.bonus: unknown key"),
-    (lambda raw: raw["criteria"]["weights"].update(population=0.5), "sum to 1.250000, not 1"),
+    (lambda raw: raw["criteria"]["weights"].update(population=0.5), "sum to 1.25, not 1"),
     (lambda raw: raw["criteria"]["weights"].update(luck=0.0), r"criteria\.weights\.luck: unknown criterion"),
     (lambda raw: raw["criteria"].update(population_exponent="high"), r"population_exponent: expected a number"),
     (lambda raw: raw["fit"].pop("kfold"), r"fit\.kfold: missing key"),

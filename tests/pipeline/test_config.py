@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.__main__ import main
-from pipeline.config import load_plan
 from pipeline.errors import InputError
+from pipeline.plans.resolve import load_plan
 from tests.factories import write_config
 
 REAL_CONFIG = Path("config/2022.yaml")

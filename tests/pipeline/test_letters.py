@@ -13,10 +13,14 @@ import yaml
 
 from optimiser.plan import UnaccompaniedMinors
 from pipeline.errors import InputError
-from pipeline.letters import (file_stem, load_letter_config, load_standards, load_templates, standard_for,
-                              write_letters)
-from tests.pipeline.documents_case import (ALVER, allocation_2022, municipalities_2022, plan_2022,
-                                           settings_for)
+from pipeline.inputs.source import FileSet, Source
+from pipeline.inputs.standards import read_standards as load_standards
+from pipeline.inputs.standards import standard_for
+from pipeline.plans.letters import read_letter_config as load_letter_config
+from pipeline.publish.documents import file_stem
+from pipeline.publish.documents import load_templates as load_template_files
+from pipeline.publish.letters import write_letters
+from tests.pipeline.documents_case import ALVER, allocation_2022, municipalities_2022, plan_2022, settings_for
 
 NBSP = "\u00a0"
 MONTHS = {12: "desember", 3: "mars", 11: "november"}
@@ -211,6 +215,10 @@ def test_letter_config_for_the_march_2022_replan_loads(case):
     config = load_letter_config(Path("config/letters/2022-03.yaml"), plan)
     assert config.reply_deadline == "2022-03-31"
     assert all(s.illustrative for s in config.signatories)
+
+
+def load_templates(folder: Path):
+    return load_template_files(FileSet(Source.read(p) for p in folder.glob("*")), folder.parent)
 
 
 def write_yaml(path: Path, raw: dict) -> Path:

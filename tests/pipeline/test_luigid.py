@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.run import RunOptions, build
+from pipeline.__main__ import main
 
 START_SECONDS = 20.0
 
@@ -100,8 +100,8 @@ def test_luigid_listens_on_loopback_only(luigid):
 
 def test_pipeline_runs_through_luigid(luigid, tmp_path):
     out = tmp_path / "out"
-    status = build(RunOptions(plan="2022", out_dir=out, scheduler_host="127.0.0.1", scheduler_port=luigid,
-                              quiet=True))
+    status = main(["allocate", "--plan", "2022", "--out", str(out), "--scheduler-host", "127.0.0.1",
+                   "--scheduler-port", str(luigid)])
     assert status == 0
     with (out / "2022" / "allocation.csv").open(encoding="utf-8", newline="") as handle:
         requests = [int(row["request"]) for row in csv.DictReader(handle)]
@@ -109,5 +109,5 @@ def test_pipeline_runs_through_luigid(luigid, tmp_path):
     assert sum(requests) == 5500
     # The central scheduler, not a local one, saw the graph through to the end.
     done = {task["name"] for task in scheduler_tasks(luigid, "DONE").values()}
-    assert {"ReadInputs", "Solve", "Verify", "Publish"} <= done
+    assert {"Network", "Solve", "Verify", "Explain", "Publish"} <= done
     assert not scheduler_tasks(luigid, "FAILED")

@@ -14,10 +14,10 @@ import pytest
 from optimiser import network
 from pipeline.__main__ import main
 from pipeline.errors import InputError
-from pipeline.inputs import CATALOG, read_plan_data
-from pipeline.network_inputs import read_links
-from pipeline.network_outputs import NETWORK_FILES, write_network
-from tests.factories import make_plan
+from pipeline.inputs.catalog import CATALOG
+from pipeline.inputs.links import read_links
+from pipeline.publish.network import NETWORK_FILES, write_network
+from tests.factories import make_plan, national_data
 
 DATA = Path("data")
 LINK_FILES = ("adjacency", "water_pairs", "ferries")
@@ -141,7 +141,7 @@ def test_read_links_raises_input_error_with_the_location():
 # --------------------------------------------------------------------------- published network files
 
 def test_network_files_describe_the_graph_and_the_fit(tmp_path):
-    data = read_plan_data(make_plan(name="network-test"), DATA)
+    data = national_data(make_plan(name="network-test"))
     net = network.build_network(data.municipalities, data.adjacency, 90)
     m = data.municipalities
     eligible = net.access["minutes_to_school"] <= 90

@@ -22,10 +22,9 @@ from pathlib import Path
 import pytest
 
 from pipeline.__main__ import main
-from pipeline.config import load_plan
-from pipeline.inputs import read_plan_data
-from pipeline.submissions import read_status
-from tests.factories import write_config
+from pipeline.inputs.submissions import read_status
+from pipeline.plans.resolve import load_plan
+from tests.factories import national_data, write_config
 from tests.pipeline.test_config import error_lines
 from tests.pipeline.test_end_to_end import ks_minimum_exceptions
 from tests.pipeline.test_inputs import line_of, read_rows, set_cell
@@ -245,7 +244,7 @@ def test_settled_above_the_decision_with_the_flag_is_accepted(broken):
     set_cell(path, line, "settled", str(decision + 1))
     set_cell(path, line, "settled_above_decision", "true")
     plan = load_plan(broken / "config" / f"{PLAN}.yaml")
-    status, _ = read_status(plan, read_plan_data(plan, broken / "data").municipalities, broken / "data")
+    status, _ = read_status(plan, national_data(plan, broken / "data").municipalities, path)
     assert status.loc["1101", ["settled", "decision"]].tolist() == [decision + 1, decision]
 
 

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from pipeline.letters import write_documents
+from pipeline.publish import letters, report
 from tests.pipeline.documents_case import allocation_2022, municipalities_2022, plan_2022, settings_for
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -77,7 +77,9 @@ def case():
 def write(tmp_path, case, allocation=None):
     plan, municipalities, settings = case
     allocation = allocation_2022(plan, municipalities) if allocation is None else allocation
-    files = write_documents(tmp_path, allocation, municipalities, plan, MANIFEST, settings)
+    written = letters.write_letters(tmp_path, allocation, plan, settings)
+    files = sorted(written + report.write_report(tmp_path, allocation, municipalities, plan, MANIFEST, settings,
+                                                 written))
     return allocation, files, parse(tmp_path / "report.html")
 
 

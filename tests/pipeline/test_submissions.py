@@ -99,8 +99,8 @@ def test_municipality_in_another_countys_file(tree, capsys):
     # Alver (46 Vestland) moved from 46.csv to the bottom of Trøndelag's 50.csv.
     own = county_file(tree, "46")
     row = line_text(own, ALVER)
-    own.write_text("".join(l for l in own.read_text(encoding="utf-8").splitlines(keepends=True)
-                           if not l.startswith(ALVER + ",")), encoding="utf-8")
+    own.write_text("".join(line for line in own.read_text(encoding="utf-8").splitlines(keepends=True)
+                           if not line.startswith(ALVER + ",")), encoding="utf-8")
     path = county_file(tree, "50")
     line = append_line(path, row)
     message = assert_stopped(tree, capsys, f"{path}:{line}:kommunenummer:")

@@ -35,38 +35,41 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from pipeline.config import load_plan, plan_path
+from pipeline.commands import flags
 from pipeline.errors import InputError
-from pipeline.inputs import plan_inputs_dir, read_plan_data
-from pipeline.outputs import read_run_allocation
+from pipeline.inputs.catalog import plan_inputs_dir
+from pipeline.inputs.national import national_files, read_plan_data
+from pipeline.plans.load import plan_path
+from pipeline.plans.resolve import load_plan
+from pipeline.publish.files import atomic_file
+from pipeline.publish.solution import read_run_allocation
 
 HEADER = ("# ILLUSTRATIVE: not a real submission. Written by `python -m pipeline illustrate --plan {plan}` "
           "from real population and school data by the rules in pipeline/illustrative.py.\n")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--plan", default="2022")
-    p.add_argument("--config-dir", default="config")
-    p.add_argument("--data-dir", default="data")
-    p.add_argument("--out", default="out", help="where the base plan's run is (re-plans)")
+    flags.add_plan(p)
+    flags.add_folders(p)
 
 
 def run(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir)
     plan = load_plan(plan_path(args.plan, Path(args.config_dir)))
-    data = read_plan_data(plan, Path(args.data_dir))
-    folder = plan_inputs_dir(plan.name, Path(args.data_dir))
+    # The national files only: the plan's own inputs are what this command writes.
+    data = read_plan_data(plan, national_files(data_dir), data_dir)
+    folder = plan_inputs_dir(plan.name, data_dir)
     if plan.replan is not None:
         base_run = Path(args.out) / plan.replan.base_plan
         if not (base_run / "allocation.csv").is_file():
             raise InputError(str(base_run), "no run of the base plan", f"run make allocate PLAN={plan.replan.base_plan} first")
         previous = read_run_allocation(base_run)["request"]
-        files = {plan.replan.status_file: illustrative_status(plan, data.municipalities, previous)}
+        written = {plan.replan.status_file: illustrative_status(plan, data.municipalities, previous)}
     else:
-        files = illustrative_files(plan, data.municipalities)
-    for name, text in files.items():
+        written = illustrative_files(plan, data.municipalities)
+    for name, text in written.items():
         path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        atomic_file(folder, path, text)
         print(f"wrote {path}")
     return 0
 

@@ -16,14 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime
-import json
-import os
-import re
-import sys
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 import pandas as pd
 import yaml
@@ -31,12 +24,25 @@ import yaml
 from optimiser import calibrate, criteria, network
 from optimiser.data import PlanData
 from optimiser.plan import ALL_CRITERIA, Plan
-from pipeline import outputs
-from pipeline.config import build_dataclass, load_plan, plan_path
+from pipeline.commands import flags
 from pipeline.errors import InputError
-from pipeline.inputs import CATALOG, input_files, read_plan_data
+from pipeline.inputs.catalog import CATALOG
+from pipeline.inputs.national import read_plan_data
+from pipeline.inputs.source import Source
+from pipeline.inputs.tables import Column, check_codes, read_table
+from pipeline.plans.calibrated import (
+    CalibratedCriteria,
+    CalibrationFile,
+    Figures,
+    FitSummary,
+    Practice,
+    Provenance,
+    calibration_to_dict,
+)
+from pipeline.plans.resolve import resolve_plan
+from pipeline.publish.files import atomic_file, atomic_folder, write_csv, write_json
+from pipeline.publish.manifest import package_versions
 from pipeline.solvers import make_solvers
-from pipeline.tables import Column, check_codes, read_table
 
 REQUESTS_FILE = "imdi_anmodning_vedtak_{year}.csv"
 REQUESTS_COLUMN = "anmodet_{year}"
@@ -45,117 +51,13 @@ REQUESTS_COLUMN = "anmodet_{year}"
 STRUCTURAL_VINTAGE = {"points": 2020, "ba_regions": 2020, "centrality": 2020, "schools": 2022}
 DEFAULT_GRID = "0.30:1.00:0.01"
 DEFAULT_COARSE = 5
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-
-
-# --- the calibrated config file: written and read through the same dataclasses ---
-
-@dataclass(frozen=True)
-class CalibratedCriteria:
-    population_exponent: float
-    weights: Mapping[str, float]
-
-
-@dataclass(frozen=True)
-class Provenance:
-    year: int
-    date: str
-    base_plan: str
-    requests_file: str
-    requests_sha256: str
-    population_year: int
-    history_years: tuple[int, ...]
-    method: str
-    exponent_grid: str
-    coarse_every: int
-    municipalities_fitted: int
-    not_fitted: tuple[str, ...]
-    excluded_criteria: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Practice:
-    minimum_request: int
-    share_at_least_10: float
-    granularity_persons: int
-    granularity_share: float
-    asked: int
-    not_asked: int
-
-
-@dataclass(frozen=True)
-class Figures:
-    wape: float
-    spearman: float
-
-
-@dataclass(frozen=True)
-class FitSummary:
-    folds: int
-    in_sample: Figures
-    kfold: Figures
-    leave_one_county_out: Figures
-
-
-@dataclass(frozen=True)
-class CalibrationFile:
-    calibration: Provenance
-    criteria: CalibratedCriteria
-    practice: Practice
-    fit: FitSummary
-
-
-def calibration_path(name: str, config_dir: Path, where: str = "") -> Path:
-    """``<config_dir>/<name>.yaml``, which must exist; ``name`` is a plain file stem."""
-    if not NAME_RE.match(name):
-        raise InputError(where or name, f"criteria.calibration: {name!r} is not a calibration name",
-                         "give the file stem under config/, e.g. calibrated-2024")
-    path = Path(config_dir) / f"{name}.yaml"
-    _require(path)
-    return path
-
-
-def _require(path: Path) -> None:
-    if not path.is_file():
-        raise InputError(str(path), "calibration file not found",
-                         "run make calibrate YEAR=<year> or name an existing calibration in criteria.calibration")
-
-
-def read_calibration(path: Path) -> CalibrationFile:
-    """Read and strictly validate a calibrated config; errors name the file and key."""
-    path = Path(path)
-    _require(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), f"not valid YAML: {exc}".replace("\n", " ")) from exc
-    cal = build_dataclass(CalibrationFile, raw, str(path))
-    weights = cal.criteria.weights
-    for name, weight in weights.items():
-        if name not in ALL_CRITERIA:
-            raise InputError(str(path), f"criteria.weights.{name}: unknown criterion",
-                             f"known: {', '.join(ALL_CRITERIA)}")
-        if not 0 <= weight <= 1:
-            raise InputError(str(path), f"criteria.weights.{name}: must be between 0 and 1, got {weight}")
-    if abs(sum(weights.values()) - 1) > 1e-6:
-        raise InputError(str(path), f"criteria.weights: sum to {sum(weights.values()):.6f}, not 1",
-                         "re-run the calibration instead of editing it")
-    if not 0 < cal.criteria.population_exponent <= 1.5:
-        raise InputError(str(path), "criteria.population_exponent: must be in (0, 1.5]")
-    return cal
-
-
-def calibration_to_dict(cal: CalibrationFile) -> dict:
-    return json.loads(json.dumps(dataclasses.asdict(cal), default=list))
 
 
 # --- command ---
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--year", type=int, required=True, help="the year whose real requests are fitted")
-    p.add_argument("--config-dir", default="config", help="where calibrated-<year>.yaml is written")
-    p.add_argument("--data-dir", default="data")
-    p.add_argument("--out", default="out", help="output root; the report goes to <out>/calibration-<year>/")
+    flags.add_folders(p)
     p.add_argument("--base-plan", default="2022",
                    help="plan whose network settings, population lag and solver are used (default 2022)")
     p.add_argument("--folds", type=int, default=5, help="k of the k-fold cross-validation (default 5)")
@@ -170,12 +72,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        result = calibrate_year(args)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(summary(result))
+    print(calibration_summary(calibrate_year(args)))
     return 0
 
 
@@ -187,11 +84,17 @@ def calibrate_year(args: argparse.Namespace) -> dict:
         raise InputError("--coarse", f"must be at least 1, got {args.coarse}")
     if args.folds < 2:
         raise InputError("--folds", f"must be at least 2, got {args.folds}")
-    plan = calibration_plan(year, plan_path(args.base_plan, config_dir))
-    data = read_plan_data(plan, data_dir)
+    resolved = resolve_plan(args.base_plan, config_dir, data_dir)
+    plan = calibration_plan(year, resolved.plan, str(resolved.plan_files[0]))
+    data = read_plan_data(plan, resolved.files, data_dir)
     check_history(data, year)
     requests_path = data_dir / REQUESTS_FILE.format(year=year)
-    real = read_requests(requests_path, year, data.codes)
+    if not requests_path.is_file():
+        raise InputError(str(requests_path), f"no real requests for {year}",
+                         f"publish IMDi's requests for {year} as {requests_path.name} (see README, Calibration)")
+    requests = Source.read(requests_path)
+    requests_path = requests.path
+    real = read_requests(requests, year, data.codes)
     indicator_frame = criteria.indicators(data, access_frame(data, plan.network.reasonable_travel_minutes),
                                           plan.network.reasonable_travel_minutes)
     indicator_frame = exclude(indicator_frame, args.exclude)
@@ -218,7 +121,7 @@ def calibrate_year(args: argparse.Namespace) -> dict:
     cal = CalibrationFile(
         calibration=Provenance(
             year=year, date=datetime.date.today().isoformat(), base_plan=args.base_plan,
-            requests_file=requests_path.name, requests_sha256=outputs.sha256_file(requests_path),
+            requests_file=requests_path.name, requests_sha256=requests.sha256,
             population_year=plan.population_year, history_years=tuple(sorted(data.history["year"].unique().tolist())),
             method="least absolute deviations (LP, HiGHS) for the weights at each exponent searched; "
                    "exponent with the smallest in-sample WAPE; grid searched every coarse_every-th "
@@ -232,11 +135,11 @@ def calibrate_year(args: argparse.Namespace) -> dict:
     )
     result = {"name": name, "calibration": cal, "fitted": fitted, "predictions": predictions,
               "kfold": kfold, "loco": loco, "lacked": [k for k in ALL_CRITERIA if k not in indicator_frame.columns],
-              "inputs": {str(p): outputs.sha256_file(p) for p in input_files(plan.name, data_dir) + [requests_path]},
+              "inputs": {**resolved.input_hashes(), str(requests_path): requests.sha256},
               "folder": Path(args.out) / name.replace("calibrated", "calibration", 1),
               "config_path": config_dir / f"{name}.yaml"}
-    outputs.publish(result["folder"], lambda staging: write_report(staging, result))
-    write_config(result["config_path"], cal)
+    atomic_folder(Path(args.out), result["folder"], lambda staging: write_report(staging, result))
+    write_config(config_dir, result["config_path"], cal)
     return result
 
 
@@ -249,12 +152,11 @@ def access_frame(data: PlanData, reasonable_minutes: float) -> pd.DataFrame:
     return network.access_from_commuting_regions(data.municipalities)
 
 
-def calibration_plan(year: int, base_path: Path) -> Plan:
+def calibration_plan(year: int, base: Plan, where: str) -> Plan:
     """The base plan moved to ``year``; refuses settings that read the year itself."""
-    base = load_plan(base_path)
     lag = base.criteria.population_lag_years
     if lag < 1:
-        raise InputError(f"{base_path}", f"criteria.population_lag_years: {lag} reads population on 1 January "
+        raise InputError(where, f"criteria.population_lag_years: {lag} reads population on 1 January "
                          f"{year - lag}, inside the year {year} being fitted", "look-ahead; set it >= 1")
     for dataset, vintage in sorted(STRUCTURAL_VINTAGE.items()):
         if vintage >= year:
@@ -290,14 +192,11 @@ def parse_grid(text: str) -> tuple[float, ...]:
                          f"e.g. {DEFAULT_GRID}") from exc
 
 
-def read_requests(path: Path, year: int, codes: pd.Index) -> pd.Series:
+def read_requests(source: Source, year: int, codes: pd.Index) -> pd.Series:
     """Real requests of ``year`` per municipality; NA where none is recorded."""
-    if not path.is_file():
-        raise InputError(str(path), f"no real requests for {year}",
-                         f"publish IMDi's requests for {year} as {path.name} (see README, Calibration)")
     column = REQUESTS_COLUMN.format(year=year)
-    frame = read_table(path, [Column("kommunenummer", "code"), Column(column, "int", required=False)])
-    check_codes(frame, path, codes)
+    frame = read_table(source, [Column("kommunenummer", "code"), Column(column, "int", required=False)])
+    check_codes(frame, source.path, codes)
     return frame.set_index("kommunenummer")[column].reindex(codes).astype("Float64").astype(float).rename("real")
 
 
@@ -309,7 +208,7 @@ def calibrate_figures(predictions: pd.DataFrame, column: str) -> dict:
 
 # --- writers ---
 
-def write_config(path: Path, cal: CalibrationFile) -> None:
+def write_config(config_dir: Path, path: Path, cal: CalibrationFile) -> None:
     """The calibrated config, atomically (temporary file in the same folder, then rename)."""
     year = cal.calibration.year
     command = f"python -m pipeline calibrate --year {year}" + "".join(
@@ -318,28 +217,20 @@ def write_config(path: Path, cal: CalibrationFile) -> None:
               f"# Written by `{command}`; re-run it rather than editing this file.\n"
               f"# A plan uses it with `criteria: {{calibration: {path.stem}}}` (README, Calibration).\n")
     text = header + yaml.safe_dump(calibration_to_dict(cal), sort_keys=False, allow_unicode=True, width=100)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_file(config_dir, path, text)
 
 
 def write_report(folder: Path, result: dict) -> None:
     cal: CalibrationFile = result["calibration"]
     predictions = result["predictions"]
-    outputs.write_csv(predictions, folder / "predictions.csv")
+    write_csv(predictions, folder / "predictions.csv")
     by_county = calibrate.residuals_by_group(
         predictions.dropna(subset=["real"]), ["fylke", "fylkesnavn"], "real",
         ["in_sample", "kfold", "leave_one_county_out"])
-    outputs.write_csv(by_county, folder / "residuals_by_county.csv")
+    write_csv(by_county, folder / "residuals_by_county.csv")
     fitted = result["fitted"]
     folds = {name: fold_figures(result[name], predictions) for name in ("kfold", "loco")}
-    outputs.write_json({
+    write_json({
         **calibration_to_dict(cal),
         "config": str(result["config_path"]),
         "criteria_lacking_data": result["lacked"],
@@ -347,7 +238,7 @@ def write_report(folder: Path, result: dict) -> None:
         "wape_by_exponent": {f"{a:.2f}": round(v, 6) for a, v in fitted.curve.items()},
         "per_fold": folds,
         "inputs": result["inputs"],
-        "packages": outputs.package_versions(),
+        "packages": package_versions(),
     }, folder / "fit.json")
     plot(predictions, cal, folder / "predicted_vs_real.png")
     (folder / "report.md").write_text(report_text(result, by_county, folds), encoding="utf-8")
@@ -455,7 +346,7 @@ These are recorded for planners; a plan sets its own `minimum_request` and `gran
 """
 
 
-def summary(result: dict) -> str:
+def calibration_summary(result: dict) -> str:
     cal: CalibrationFile = result["calibration"]
     fit, pr = cal.fit, cal.practice
     weights = ", ".join(f"{k} {w:.4f}" for k, w in cal.criteria.weights.items() if w > 0)

@@ -26,19 +26,20 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import pandas as pd
 
 from optimiser.model import MODEL_COLUMNS, ModelInputs
+from optimiser.plan import SolverConfig
 from optimiser.verify import verify
-from pipeline import outputs
 from pipeline.errors import InputError
-from pipeline.fingerprint import code_sha256
-from pipeline.solvers import _silence_highs_banner
-from pipeline.tables import CODE_RE, Column, fail_at, read_table
+from pipeline.inputs.tables import CODE_RE, Column, fail_at, read_table
+from pipeline.inputs.yamlfile import build_dataclass
+from pipeline.plans.resolve import code_sha256
+from pipeline.publish.files import sha256_file
+from pipeline.solvers import highs_options, silence_highs_banner
 
 # Relative and absolute tolerance on the objective of the re-solve.
 OBJECTIVE_TOLERANCE = 1e-6
@@ -88,11 +89,7 @@ class Audit:
 
 def run(args: argparse.Namespace) -> int:
     folder = Path(args.run)
-    try:
-        manifest = read_manifest(folder)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    manifest = read_manifest(folder)
     audit = Audit(strict=args.strict)
     check_files(audit, folder, manifest)
     check_inputs(audit, manifest)
@@ -144,7 +141,7 @@ def check_inputs(audit: Audit, manifest: dict) -> None:
         if not path.is_file():
             problems.append(f"{name} is missing (looked in {path.resolve().parent})")
             continue
-        found = outputs.sha256_file(path)
+        found = sha256_file(path)
         if found != expected:
             problems.append(f"{name} has changed since the run (sha256 {found[:12]}..., manifest.json records "
                             f"{expected[:12]}...)")
@@ -258,7 +255,6 @@ def stored_inputs(run: StoredRun) -> ModelInputs:
         scalars["em_need"] = minors["total_persons"] - minors.get("placed_by_bufetat_persons", 0)
         scalars["em_minimum"] = minors.get("minimum_request", 0)
     scalars |= {key: manifest[key] for key in scalars if key in manifest}
-    scalars |= manifest.get("model_inputs") or {}
     known = {f.name for f in fields(ModelInputs)}
     kwargs = {key: (None if value is None else int(value)) for key, value in scalars.items() if key in known}
     if "school_region" in run.params and "school_region" in known:
@@ -316,20 +312,15 @@ class Resolved:
 class StoredModel:
     """The stored model file in HiGHS, solved with the run's solver options, quietly."""
 
-    def __init__(self, path: Path, options: dict):
-        _silence_highs_banner()
+    def __init__(self, path: Path, solver: SolverConfig):
+        silence_highs_banner()
         import highspy
 
         self.highspy = highspy
         self.h = h = highspy.Highs()
         h.setOptionValue("output_flag", False)
-        h.setOptionValue("random_seed", 0)
-        for ours, theirs in (("time_limit_seconds", "time_limit"), ("mip_rel_gap", "mip_rel_gap"),
-                             ("threads", "threads")):
-            if options.get(ours) is not None:
-                h.setOptionValue(theirs, options[ours])
-        if options.get("presolve") is not None:
-            h.setOptionValue("presolve", "on" if options["presolve"] else "off")
+        for name, value in highs_options(solver).items():
+            h.setOptionValue(name, value)
         if h.readModel(str(path)) != highspy.HighsStatus.kOk:
             raise InputError(str(path), "HiGHS cannot read the model file")
         self.columns = {name: i for i, name in enumerate(h.getLp().col_names_)}
@@ -365,12 +356,13 @@ def check_resolve(audit: Audit, run: StoredRun) -> None:
     the re-solve, and fail (naming each municipality) otherwise.
     """
     manifest = run.manifest
-    options = (manifest.get("solver") or {}).get("options") or {}
+    solver = build_dataclass(SolverConfig, (manifest.get("config") or {}).get("solver") or {},
+                             str(run.folder / "manifest.json"), "config.solver")
     if manifest.get("status") != "optimal":
         audit.warn("status", f"the run recorded status {manifest.get('status')!r}, not a proven optimum; "
                              "the re-solve may find a better one")
     try:
-        stored_model = StoredModel(run.folder / "model.mps", options)
+        stored_model = StoredModel(run.folder / "model.mps", solver)
         resolved = stored_model.solve()
     except InputError as exc:
         audit.fail("model.mps", str(exc))
@@ -387,7 +379,7 @@ def check_resolve(audit: Audit, run: StoredRun) -> None:
         audit.ok("allocation.csv equals the re-solved model.mps")
     else:
         scored = _score_stored(stored_model, run)
-        allowed = resolved.objective + _gap_allowance(resolved.objective, options)
+        allowed = resolved.objective + _gap_allowance(resolved.objective, solver)
         if scored is not None and scored <= allowed:
             audit.ok(f"allocation.csv is an optimum of model.mps (objective {scored:.6f}, re-solve "
                      f"{resolved.objective:.6f}, within the run's gap; HiGHS chose an equally good "
@@ -420,9 +412,9 @@ def _score_stored(model: StoredModel, run: StoredRun) -> float | None:
     return model.solve_with(fixed).objective
 
 
-def _gap_allowance(objective: float, options: dict) -> float:
+def _gap_allowance(objective: float, solver: SolverConfig) -> float:
     """How much worse than the re-solve a stored optimum may score: the run's relative gap."""
-    return float(options.get("mip_rel_gap") or 0.0) * max(1.0, abs(objective)) + OBJECTIVE_TOLERANCE
+    return solver.mip_rel_gap * max(1.0, abs(objective)) + OBJECTIVE_TOLERANCE
 
 
 def _differences(run: StoredRun, column: str, prefix: str, solved: pd.Series) -> list[str]:

@@ -14,21 +14,29 @@ import pandas as pd
 
 from optimiser.network import LAND_KINDS, LINK_COLUMNS, unconnected
 from pipeline.errors import InputError
-from pipeline.tables import Column, check_codes, fail_at, read_table
+from pipeline.inputs.source import Source, as_source
+from pipeline.inputs.tables import MAX_MINUTES, Column, check_codes, fail_at, read_table
+
+MAX_BORDER_KM = 2_000  # Norway's longest municipal border is a few hundred km
+MAX_WATER_KM = 50  # the over-water file holds pairs at most 5 km apart
 
 PAIR = [Column("kommunenummer_a", "code"), Column("kommunenummer_b", "code")]
 
 
-def read_links(adjacency: Path, water: Path, ferries: Path, codes: pd.Index) -> pd.DataFrame:
+def read_links(adjacency: Source | Path, water: Source | Path, ferries: Source | Path,
+               codes: pd.Index) -> pd.DataFrame:
     """All links, columns ``a``, ``b``, ``kind``, ``fixed_minutes`` (ferry
     crossing minutes, NaN for other kinds)."""
-    land = read_pairs(adjacency, codes, [Column("contact", "text"), Column("shared_border_km", "float")])
+    adjacency, water, ferries = (as_source(s) for s in (adjacency, water, ferries))
+    land = read_pairs(adjacency, codes, [Column("contact", "text"),
+                                         Column("shared_border_km", "float", maximum=MAX_BORDER_KM)])
     bad = ~land["contact"].isin(LAND_KINDS)
     if bad.any():
-        fail_at(adjacency, land, bad, "contact", f"unknown contact {land.loc[bad, 'contact'].iloc[0]!r}",
+        fail_at(adjacency.path, land, bad, "contact", f"unknown contact {land.loc[bad, 'contact'].iloc[0]!r}",
                 f"use one of: {', '.join(LAND_KINDS)}")
-    near = read_pairs(water, codes, [Column("min_distance_km", "float")])
-    ferry = read_pairs(ferries, codes, [Column("minutes", "float"), Column("route", "text")])
+    near = read_pairs(water, codes, [Column("min_distance_km", "float", maximum=MAX_WATER_KM)])
+    ferry = read_pairs(ferries, codes, [Column("minutes", "float", maximum=MAX_MINUTES),
+                                        Column("route", "text")])
     links = pd.concat([
         _links(land, land["contact"], np.nan),
         _links(near, "water", np.nan),
@@ -37,15 +45,16 @@ def read_links(adjacency: Path, water: Path, ferries: Path, codes: pd.Index) -> 
     lost = unconnected(codes, links)
     if lost:
         shown = ", ".join(lost[:5]) + (" ..." if len(lost) > 5 else "")
-        raise InputError(str(ferries), f"the transport network is not connected: {len(lost)} municipalit"
+        raise InputError(str(ferries.path), f"the transport network is not connected: {len(lost)} municipalit"
                          f"{'y' if len(lost) == 1 else 'ies'} cannot be reached from the rest: {shown}",
                          "add a row linking each to a neighbour, with the crossing minutes")
     return links
 
 
-def read_pairs(path: Path, codes: pd.Index, columns: list[Column]) -> pd.DataFrame:
+def read_pairs(source: Source, codes: pd.Index, columns: list[Column]) -> pd.DataFrame:
     """A file of municipality pairs: known codes, no self-links, each pair once."""
-    frame = read_table(path, PAIR + columns, key=None)
+    path = source.path
+    frame = read_table(source, PAIR + columns, key=None)
     for column in ("kommunenummer_a", "kommunenummer_b"):
         check_codes(frame, path, codes, column=column, complete=False)
     same = frame["kommunenummer_a"] == frame["kommunenummer_b"]

@@ -16,8 +16,8 @@ from pathlib import Path
 import pandas as pd
 
 from optimiser.plan import Plan
-from pipeline import outputs
-from pipeline.letters import LETTERS_DIR, DocumentSettings, file_stem, fill, minors_figures
+from pipeline.publish.documents import LETTERS_DIR, DocumentSettings, file_stem, fill, minors_figures
+from pipeline.publish.tables import county_table
 
 MAP_FILE = "map.png"
 REPORT_FILE = "report.html"
@@ -26,24 +26,6 @@ MAP_SIZE_INCHES = (6.0, 6.8)
 MAP_LABELS = 6  # the largest requests are named on the map ...
 MAP_LABEL_SPACING_DEGREES = 1.2  # ... unless a named point is this close (keeps labels apart)
 MAP_MAX_AREA = 400.0  # marker area (points^2) of the largest request
-
-
-def county_summary(allocation: pd.DataFrame) -> pd.DataFrame:
-    """Per county: asked, population, target, request, per 1,000, and when present
-    recommended (with deviation), previous (with change) and em_request."""
-    table = outputs.county_table(allocation)
-    g = allocation.groupby("fylke", sort=True)
-    if "recommended" in allocation.columns:
-        rec = allocation.dropna(subset=["recommended"]).groupby("fylke")
-        table["recommended"] = table["fylke"].map(rec["recommended"].sum()).fillna(0).astype(int)
-        table["request_where_recommended"] = table["fylke"].map(rec["request"].sum()).fillna(0).astype(int)
-        table["deviation"] = table["request_where_recommended"] - table["recommended"]
-    if {"previous", "change"} <= set(allocation.columns):
-        table["previous"] = table["fylke"].map(g["previous"].sum()).astype(int)
-        table["change"] = table["fylke"].map(g["change"].sum()).astype(int)
-    if "em_request" in allocation.columns:
-        table["em_request"] = table["fylke"].map(g["em_request"].sum()).fillna(0).astype(int)
-    return table
 
 
 def largest_changes(allocation: pd.DataFrame, count: int) -> pd.DataFrame:
@@ -141,7 +123,7 @@ def county_html(table: pd.DataFrame) -> str:
             ("per_1000", "float2"), ("target", "float1")]
     header = ["county", "asked", "municipalities", "population", "request", "per 1,000", "target"]
     if "recommended" in table.columns:
-        cols += [("recommended", "int"), ("deviation", "signed")]
+        cols += [("recommended", "int"), ("deviation_from_recommended", "signed")]
         header += ["recommended", "deviation from recommendation"]
     if "previous" in table.columns:
         cols += [("previous", "int"), ("change", "signed")]
@@ -248,7 +230,7 @@ def render_report(allocation: pd.DataFrame, municipalities: pd.DataFrame, plan: 
         "year": str(plan.year),
         "description": html.escape(plan.description.strip()),
         "summary": summary_html(allocation, plan, manifest, minors),
-        "county_table": county_html(county_summary(allocation)),
+        "county_table": county_html(county_table(allocation)),
         "changes": changes_html(largest_changes(allocation, settings.letters.report_largest_changes)),
         "map_data_uri": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
         "rules": rules_html(manifest),

@@ -22,17 +22,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from optimiser.assemble import locked_municipalities
 from optimiser.data import KsInput, Submissions
 from optimiser.plan import Plan
-from pipeline.config import build_dataclass
 from pipeline.errors import InputError
-from pipeline.inputs import plan_inputs_dir
-from pipeline.tables import Column, check_codes, fail_at, read_table
+from pipeline.inputs.source import FileSet, Source, as_source
+from pipeline.inputs.tables import MAX_PERSONS, Column, check_codes, fail_at, first_line, read_table
+from pipeline.inputs.yamlfile import build_dataclass, read_yaml
 
-ILLUSTRATIVE_MARK = "# ILLUSTRATIVE"
+# First line of a CSV file that is an illustrative stand-in, not a real submission.
+ILLUSTRATIVE_LINE = "# ILLUSTRATIVE"
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 
 
 @dataclass(frozen=True)
@@ -67,28 +68,28 @@ class KsFile:
     illustrative: bool = False
 
 
-def read_submissions(plan: Plan, municipalities: pd.DataFrame, data_dir: Path) -> Submissions:
-    """The plan's submissions.  A re-plan reads its own files where it has
-    them (``data/inputs/<plan>/``) and the base plan's for the rest."""
-    own = plan_inputs_dir(plan.name, data_dir)
-    base = plan_inputs_dir(plan.replan.base_plan, data_dir) if plan.replan else own
-
+def read_submissions(plan: Plan, municipalities: pd.DataFrame, files: FileSet, own: Path,
+                     base: Path | None = None) -> Submissions:
+    """The plan's submissions from ``own`` (``data/inputs/<plan>/``).  A re-plan
+    reads its own files where it has them and the base plan's (``base``) for the rest."""
     def pick(name: str) -> Path:
-        return own / name if (own / name).exists() or base == own else base / name
+        mine = own / name
+        if base is None or files.has(mine) or files.under(mine):
+            return mine
+        return base / name
 
-    recs, recs_illustrative = _read_counties(plan, pick("counties"), municipalities)
+    recs, recs_illustrative = _read_counties(plan, files.under(pick("counties"), ".csv"), municipalities)
     ks_path = pick("ks.yaml")
-    ks, ks_illustrative = _read_ks(plan, ks_path, municipalities.index)
-    answers, answers_illustrative = _read_answers(plan, pick("answers.csv"), municipalities.index)
+    ks, ks_illustrative = _read_ks(plan, files.get(str(ks_path)), municipalities.index)
+    answers, answers_illustrative = _read_answers(plan, files.get(str(pick("answers.csv"))), municipalities.index)
     submissions = Submissions(recommendations=recs, ks=ks, answers=answers,
                               illustrative=recs_illustrative or ks_illustrative or answers_illustrative)
     _cross_check(plan, submissions, ks_path, municipalities["fylke"])
     return submissions
 
 
-def _is_illustrative(path: Path) -> bool:
-    with path.open(encoding="utf-8") as handle:
-        return handle.readline().upper().startswith(ILLUSTRATIVE_MARK)
+def _is_illustrative(source: Source) -> bool:
+    return first_line(source).upper().startswith(ILLUSTRATIVE_LINE)
 
 
 def _check_year(path: Path, frame: pd.DataFrame, plan: Plan) -> None:
@@ -98,23 +99,24 @@ def _check_year(path: Path, frame: pd.DataFrame, plan: Plan) -> None:
                 "use the file sent for this plan year")
 
 
-def _read_counties(plan: Plan, folder: Path, municipalities: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+def _read_counties(plan: Plan, sources: list[Source], municipalities: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     columns = ["recommended", "recommended_em", "reason"]
     empty = pd.DataFrame({"recommended": pd.Series(dtype=float), "recommended_em": pd.Series(dtype=float),
                           "reason": pd.Series(dtype=str)}).rename_axis("kommunenummer")
-    if not folder.is_dir():
-        return empty, False
     counties = set(municipalities["fylke"])
     frames, illustrative, seen = [], False, {}
-    for path in sorted(folder.glob("*.csv")):
+    em_total = plan.unaccompanied_minors.total_persons if plan.unaccompanied_minors else plan.need_persons
+    for source in sources:
+        path = source.path
         if path.stem not in counties:
             raise InputError(str(path), f"no county with fylkesnummer {path.stem!r}",
                              f"name county files by fylkesnummer: {', '.join(sorted(counties))}")
-        frame = read_table(path, [
-            Column("kommunenummer", "code"), Column("year", "int", minimum=2000),
-            Column("recommended", "int", required=False), Column("recommended_em", "int", required=False),
+        frame = read_table(source, [
+            Column("kommunenummer", "code"), Column("year", "int", minimum=FIRST_YEAR, maximum=LAST_YEAR),
+            Column("recommended", "int", required=False, maximum=plan.need_persons),
+            Column("recommended_em", "int", required=False, maximum=em_total),
             Column("reason", "text"),
-        ])
+        ], allow_empty=True)
         check_codes(frame, path, municipalities.index, complete=False)
         _check_year(path, frame, plan)
         wrong = municipalities.loc[frame["kommunenummer"], "fylke"].to_numpy() != path.stem
@@ -129,7 +131,7 @@ def _read_counties(plan: Plan, folder: Path, municipalities: pd.DataFrame) -> tu
             code = frame["kommunenummer"][again].iloc[0]
             fail_at(path, frame, again, "kommunenummer", f"{code} is also recommended in {seen[code]}")
         seen.update(dict.fromkeys(frame["kommunenummer"], path.name))
-        illustrative |= _is_illustrative(path)
+        illustrative |= _is_illustrative(source)
         frames.append(frame.set_index("kommunenummer")[columns])
     if not frames:
         return empty, False
@@ -139,13 +141,11 @@ def _read_counties(plan: Plan, folder: Path, municipalities: pd.DataFrame) -> tu
     return recs, illustrative
 
 
-def _read_ks(plan: Plan, path: Path, codes: pd.Index) -> tuple[KsInput | None, bool]:
-    if not path.is_file():
+def _read_ks(plan: Plan, source: Source | None, codes: pd.Index) -> tuple[KsInput | None, bool]:
+    if source is None:
         return None, False
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), f"not valid YAML: {exc}".replace("\n", " ")) from exc
+    path = source.path
+    raw = read_yaml(source)
     ks = build_dataclass(KsFile, raw if raw is not None else {}, str(path), "")
     if ks.year != plan.year:
         raise InputError(f"{path}:year", f"KS input is for {ks.year}, the plan is for {plan.year}")
@@ -160,11 +160,17 @@ def _read_ks(plan: Plan, path: Path, codes: pd.Index) -> tuple[KsInput | None, b
                 raise InputError(where, f"{item.kommunenummer} listed twice under {family}")
             seen.add(item.kommunenummer)
     for i, cap in enumerate(ks.caps):
+        where = f"{path}:caps[{i}].max_persons"
         if cap.max_persons < 0:
-            raise InputError(f"{path}:caps[{i}].max_persons", f"negative cap {cap.max_persons}")
+            raise InputError(where, f"negative cap {cap.max_persons}")
+        if cap.max_persons > MAX_PERSONS:
+            raise InputError(where, f"cap {cap.max_persons} is above the plausible maximum {MAX_PERSONS}")
     for i, exc in enumerate(ks.minimum_exceptions):
+        where = f"{path}:minimum_exceptions[{i}].minimum"
         if exc.minimum < 0:
-            raise InputError(f"{path}:minimum_exceptions[{i}].minimum", f"negative minimum {exc.minimum}")
+            raise InputError(where, f"negative minimum {exc.minimum}")
+        if exc.minimum > plan.need_persons:
+            raise InputError(where, f"minimum {exc.minimum} is above the national need {plan.need_persons}")
     return KsInput(
         agrees=ks.agrees, reference=ks.reference, date=ks.date,
         caps=pd.Series({c.kommunenummer: c.max_persons for c in ks.caps}, dtype="int64"),
@@ -176,15 +182,18 @@ def _read_ks(plan: Plan, path: Path, codes: pd.Index) -> tuple[KsInput | None, b
 ANSWER_COLUMNS = ["decision", "base_capacity", "extra_capacity", "complex_health_capacity", "em_capacity"]
 
 
-def _read_answers(plan: Plan, path: Path, codes: pd.Index) -> tuple[pd.DataFrame, bool]:
-    if not path.is_file():
+def _read_answers(plan: Plan, source: Source | None, codes: pd.Index) -> tuple[pd.DataFrame, bool]:
+    if source is None:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in ANSWER_COLUMNS}).rename_axis("kommunenummer"), False
-    frame = read_table(path, [
-        Column("kommunenummer", "code"), Column("year", "int", minimum=2000),
-        Column("decision", "int", required=False), Column("base_capacity", "int"),
-        Column("extra_capacity", "int"), Column("complex_health_capacity", "int", required=False),
-        Column("em_capacity", "int", required=False),
-    ])
+    path = source.path
+    most = MAX_PERSONS
+    frame = read_table(source, [
+        Column("kommunenummer", "code"), Column("year", "int", minimum=FIRST_YEAR, maximum=LAST_YEAR),
+        Column("decision", "int", required=False, maximum=most), Column("base_capacity", "int", maximum=most),
+        Column("extra_capacity", "int", maximum=most),
+        Column("complex_health_capacity", "int", required=False, maximum=most),
+        Column("em_capacity", "int", required=False, maximum=most),
+    ], allow_empty=True)
     check_codes(frame, path, codes, complete=False)
     _check_year(path, frame, plan)
     total = frame["base_capacity"] + frame["extra_capacity"]
@@ -194,7 +203,7 @@ def _read_answers(plan: Plan, path: Path, codes: pd.Index) -> tuple[pd.DataFrame
                 f"EM capacity {frame['em_capacity'][too_many].iloc[0]} is larger than the total capacity "
                 f"{total[too_many].iloc[0]} (base + extra)", "EM requests count inside the total")
     answers = frame.set_index("kommunenummer")[ANSWER_COLUMNS].astype(float)
-    return answers, _is_illustrative(path)
+    return answers, _is_illustrative(source)
 
 
 def _cross_check(plan: Plan, s: Submissions, ks_path: Path, fylke: pd.Series) -> None:
@@ -228,7 +237,7 @@ def submissions_summary(s: Submissions) -> dict:
     }
 
 
-def read_status(plan: Plan, municipalities: pd.DataFrame, data_dir: Path) -> tuple[pd.DataFrame, bool]:
+def read_status(plan: Plan, municipalities: pd.DataFrame, source: Source | Path) -> tuple[pd.DataFrame, bool]:
     """A re-plan's status file: what is settled and decided so far this year.
 
     Columns: kommunenummer,kommune,year,settled,decision,extra_capacity,
@@ -236,12 +245,16 @@ def read_status(plan: Plan, municipalities: pd.DataFrame, data_dir: Path) -> tup
     purpose, e.g. family reunification counted in).  Municipalities without
     a row have settled 0 and no decision.
     """
-    path = plan_inputs_dir(plan.name, data_dir) / plan.replan.status_file
-    frame = read_table(path, [
-        Column("kommunenummer", "code"), Column("year", "int", minimum=2000), Column("settled", "int"),
-        Column("decision", "int", required=False), Column("extra_capacity", "int", required=False),
+    source = as_source(source)
+    path = source.path
+    most = MAX_PERSONS
+    frame = read_table(source, [
+        Column("kommunenummer", "code"), Column("year", "int", minimum=FIRST_YEAR, maximum=LAST_YEAR),
+        Column("settled", "int", maximum=most),
+        Column("decision", "int", required=False, maximum=most),
+        Column("extra_capacity", "int", required=False, maximum=most),
         Column("settled_above_decision", "bool", required=False),
-    ])
+    ], allow_empty=True)
     check_codes(frame, path, municipalities.index, complete=False)
     _check_year(path, frame, plan)
     above = frame["decision"].notna() & (frame["settled"] > frame["decision"].fillna(0)) & ~frame["settled_above_decision"]
@@ -254,4 +267,4 @@ def read_status(plan: Plan, municipalities: pd.DataFrame, data_dir: Path) -> tup
         raise InputError(f"{path}:settled", f"{settled} persons are already settled nationally, more than the new "
                          f"need {plan.need_persons}", "the need cannot fall below what is settled")
     status = frame.set_index("kommunenummer")[["settled", "decision", "extra_capacity"]].astype(float)
-    return status, _is_illustrative(path)
+    return status, _is_illustrative(source)

@@ -20,8 +20,8 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from optimiser.network import Network
-from pipeline.outputs import write_csv, write_json
+from optimiser.network import Network, NetworkFit, NetworkParams
+from pipeline.publish.files import frame_from_json, frame_to_json, write_csv, write_json
 
 NETWORK_FILES = ("network.graphml", "network.png", "network_fit.json", "access.csv")
 EDGE_STYLE = {  # kind -> (colour, line width, line style, label)
@@ -81,3 +81,22 @@ def draw_map(net: Network, eligible: pd.Series | None, path: Path) -> None:
                  f"{overall['median_abs_error_minutes']} min", fontsize=10)
     ax.legend(handles=handles, loc="lower right", fontsize=8)
     fig.savefig(path, dpi=100, metadata={"Software": None})
+
+
+def network_to_json(net: Network) -> dict:
+    """The network step's result as plain data (the cache of the ``Access`` task)."""
+    fit = net.calibration
+    return {"graph": nx.node_link_data(net.graph, edges="edges"),
+            "fit": {"params": {k: v for k, v in fit.params.as_dict().items() if k != "minutes_per_km"},
+                    "pairs": frame_to_json(fit.pairs), "iterations": fit.iterations, "converged": fit.converged},
+            "travel": frame_to_json(net.travel), "access": frame_to_json(net.access),
+            "reasonable_minutes": net.reasonable_minutes}
+
+
+def network_from_json(obj: dict) -> Network:
+    fit = obj["fit"]
+    return Network(graph=nx.node_link_graph(obj["graph"], edges="edges"),
+                   calibration=NetworkFit(params=NetworkParams(**fit["params"]), pairs=frame_from_json(fit["pairs"]),
+                                          iterations=fit["iterations"], converged=fit["converged"]),
+                   travel=frame_from_json(obj["travel"]), access=frame_from_json(obj["access"]),
+                   reasonable_minutes=obj["reasonable_minutes"])

@@ -4,9 +4,14 @@ Row numbers are line numbers in the file, so a planner can open the file
 and go straight to the offending line.  Leading lines starting with ``#``
 are a comment block (e.g. "ILLUSTRATIVE: ..." on files that are not real
 figures); the header follows them.
+
+Every column declares its type and its plausible range (``minimum``,
+``maximum``): a figure outside it is refused where it is read, naming the
+file, the line and the column, instead of failing far from its cause.
 """
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +19,17 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.errors import InputError
+from pipeline.inputs.source import Source, as_source
 
 CODE_RE = re.compile(r"^\d{4}$")
+COMMENT = "#"
+
+# Plausible ranges shared by several files.
+MAX_POPULATION = 10_000_000  # persons in one municipality (Norway: 5.4 million in all)
+MAX_MINUTES = 24 * 60  # a travel time of more than a day is a typo
+LON_RANGE = (4.0, 32.0)  # Norway's bounding box, degrees east
+LAT_RANGE = (57.5, 71.5)  # degrees north
+MAX_PERSONS = 1_000_000  # persons in one request, capacity or count (a plan adds its own need)
 
 
 @dataclass(frozen=True)
@@ -24,26 +38,32 @@ class Column:
     kind: str  # "code", "int", "float", "text", "bool"
     required: bool = True  # False: empty cells allowed (become NA)
     minimum: float | None = 0
+    maximum: float | None = None
 
 
-def read_table(path: Path, columns: list[Column], key: str | None = "kommunenummer") -> pd.DataFrame:
-    """Read ``path`` keeping only ``columns``; validate types, ranges and a unique key."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(str(path), "file not found", "restore it from the repository or supply it")
-    skip = comment_lines(path)
+def read_table(source: Source | Path | str, columns: list[Column], key: str | None = "kommunenummer",
+               allow_empty: bool = False) -> pd.DataFrame:
+    """Read ``source`` keeping only ``columns``; validate types, ranges and a unique key.
+
+    A file with a header and no rows is refused unless ``allow_empty``."""
+    source = as_source(source)
+    path = source.path
+    text = source.text()
+    skip = comment_lines(text)
+    if not text.strip() or skip == len(text.splitlines()):
+        raise InputError(str(path), "the file is empty", "restore its header and rows")
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, skiprows=skip, encoding="utf-8")
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputError(str(path), f"cannot be read as UTF-8 CSV: {exc}".replace("\n", " ")) from exc
+        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skiprows=skip)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(str(path), f"cannot be read as CSV: {exc}".replace("\n", " ")) from exc
     missing = [c.name for c in columns if c.name not in raw.columns]
     if missing:
         raise InputError(f"{path}:{skip + 1}", f"missing column {missing[0]!r}",
                          f"columns found: {', '.join(raw.columns)}")
+    if raw.empty and not allow_empty:
+        raise InputError(str(path), "the file has a header but no rows", "restore its rows")
     first_row = skip + 2
-    out = {}
-    for col in columns:
-        out[col.name] = _convert(path, raw[col.name].str.strip(), col, first_row)
+    out = {col.name: _convert(path, raw[col.name].str.strip(), col, first_row) for col in columns}
     frame = pd.DataFrame(out)
     frame.attrs["first_row"] = first_row
     if key is not None:
@@ -53,15 +73,19 @@ def read_table(path: Path, columns: list[Column], key: str | None = "kommunenumm
     return frame
 
 
-def comment_lines(path: Path) -> int:
+def comment_lines(text: str) -> int:
     """Number of leading ``#`` lines."""
     count = 0
-    with Path(path).open(encoding="utf-8", errors="replace") as handle:
-        for line in handle:
-            if not line.startswith("#"):
-                break
-            count += 1
+    for line in text.splitlines():
+        if not line.startswith(COMMENT):
+            break
+        count += 1
     return count
+
+
+def first_line(source: Source) -> str:
+    text = source.text()
+    return text.splitlines()[0] if text else ""
 
 
 def fail_at(path: Path, frame: pd.DataFrame, mask: pd.Series, column: str, what: str, hint: str = ""):
@@ -88,7 +112,7 @@ def _convert(path: Path, values: pd.Series, col: Column, first_row: int) -> pd.S
             _fail(path, values, bad, col, "expected true or false", first_row)
         return lowered.isin(["true", "1"])
     numbers = pd.to_numeric(values.where(~empty, None), errors="coerce")
-    bad = ~empty & numbers.isna()
+    bad = ~empty & (numbers.isna() | ~numbers.abs().lt(float("inf")))
     if bad.any():
         _fail(path, values, bad, col, "not a number", first_row)
     if col.kind == "int":
@@ -99,6 +123,10 @@ def _convert(path: Path, values: pd.Series, col: Column, first_row: int) -> pd.S
         low = ~empty & (numbers < col.minimum)
         if low.any():
             _fail(path, values, low, col, f"below the minimum {col.minimum:g}", first_row)
+    if col.maximum is not None:
+        high = ~empty & (numbers > col.maximum)
+        if high.any():
+            _fail(path, values, high, col, f"above the plausible maximum {col.maximum:g}", first_row)
     if col.kind == "int":
         return numbers.astype("Int64")
     return numbers.astype("Float64") if not col.required else numbers.astype(float)

@@ -1,0 +1,156 @@
+"""Read and validate the national input files of a plan into ``optimiser.data.PlanData``.
+
+Every file comes from the run's ``FileSet`` (read and hashed once when the
+plan was resolved); nothing here opens a file.  Each column is declared with
+its type and plausible range.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from optimiser.data import PlanData
+from optimiser.plan import PLANNER_CRITERIA, Plan
+from pipeline.errors import InputError
+from pipeline.inputs.catalog import CATALOG, national_path, plan_inputs_dir
+from pipeline.inputs.links import read_links
+from pipeline.inputs.source import FileSet, Source
+from pipeline.inputs.tables import (
+    LAT_RANGE,
+    LON_RANGE,
+    MAX_MINUTES,
+    MAX_PERSONS,
+    MAX_POPULATION,
+    Column,
+    check_codes,
+    fail_at,
+    read_table,
+)
+
+POPULATION_COLUMN = re.compile(r"^pop_(\d{4})_01_01$")
+MAX_SCHOOLS = 100  # active upper-secondary schools in one municipality (Oslo has about 60)
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+
+
+def national_files(data_dir: Path) -> FileSet:
+    """The national files alone (commands that write a plan's own inputs read only these)."""
+    return FileSet(Source.read(national_path(name, data_dir)) for name in CATALOG)
+
+
+def read_plan_data(plan: Plan, files: FileSet, data_dir: Path) -> PlanData:
+    def source(name: str) -> Source:
+        return files.get_source(national_path(name, data_dir))
+
+    munis = _read_population(plan, source("population"))
+    codes = munis.index
+    munis = munis.join(_read_points(source("points"), codes))
+    munis = munis.join(_read_ba_regions(source("ba_regions"), codes))
+    munis = munis.join(_read_schools(source("schools"), codes))
+    munis = munis.join(_read_centrality(source("centrality"), codes))
+    history = _read_history(plan, source("history"), codes)
+    indicators = _read_planner_indicators(plan, files, plan_inputs_dir(plan.name, data_dir), codes)
+    links = read_links(source("adjacency"), source("water_pairs"), source("ferries"), codes)
+    return PlanData(municipalities=munis, history=history, indicators=indicators, adjacency=links)
+
+
+def _read_population(plan: Plan, source: Source) -> pd.DataFrame:
+    text = source.text()
+    header = text.splitlines()[0].split(",") if text else []
+    years = sorted(int(m.group(1)) for c in header if (m := POPULATION_COLUMN.match(c.strip())))
+    year = plan.population_year
+    if year >= plan.year:
+        raise InputError(f"{source.path}", f"population on 1 January {year} is not known before plan year {plan.year}",
+                         "look-ahead; set criteria.population_lag_years >= 1")
+    if year not in years:
+        raise InputError(f"{source.path}:1", f"no column pop_{year}_01_01 for plan year {plan.year}",
+                         f"years present: {', '.join(map(str, years)) or 'none'}")
+    column = f"pop_{year}_01_01"
+    frame = read_table(source, [
+        Column("kommunenummer", "code"), Column("kommunenavn", "text"),
+        Column("fylkesnummer", "text"), Column("fylkesnavn", "text"),
+        Column(column, "int", minimum=1, maximum=MAX_POPULATION),
+    ])
+    return (frame.rename(columns={"kommunenavn": "kommune", "fylkesnummer": "fylke", column: "population"})
+            .assign(population=lambda f: f["population"].astype("int64"))
+            .set_index("kommunenummer").sort_index())
+
+
+def _read_points(source: Source, codes: pd.Index) -> pd.DataFrame:
+    frame = read_table(source, [Column("kommunenummer", "code"),
+                                Column("lon", "float", minimum=LON_RANGE[0], maximum=LON_RANGE[1]),
+                                Column("lat", "float", minimum=LAT_RANGE[0], maximum=LAT_RANGE[1])])
+    check_codes(frame, source.path, codes)
+    return frame.set_index("kommunenummer")
+
+
+def _read_ba_regions(source: Source, codes: pd.Index) -> pd.DataFrame:
+    frame = read_table(source, [Column("kommunenummer", "code"), Column("ba_region_nr", "text"),
+                                Column("ba_region_navn", "text"),
+                                Column("reisetid_til_senter_min", "float", maximum=MAX_MINUTES)])
+    check_codes(frame, source.path, codes)
+    return (frame.rename(columns={"ba_region_nr": "ba_region", "ba_region_navn": "ba_region_name",
+                                  "reisetid_til_senter_min": "minutes_to_region_centre"})
+            .set_index("kommunenummer"))
+
+
+def _read_schools(source: Source, codes: pd.Index) -> pd.DataFrame:
+    frame = read_table(source, [Column("kommunenummer", "code"), Column("vgs_aktive", "int", maximum=MAX_SCHOOLS)])
+    check_codes(frame, source.path, codes)
+    return (frame.rename(columns={"vgs_aktive": "schools"})
+            .assign(schools=lambda f: f["schools"].astype("int64")).set_index("kommunenummer"))
+
+
+def _read_centrality(source: Source, codes: pd.Index) -> pd.DataFrame:
+    frame = read_table(source, [Column("kommunenummer", "code"),
+                                Column("sentralitetsklasse_ssb_1til6", "int", minimum=1, maximum=6)])
+    check_codes(frame, source.path, codes)
+    return (frame.rename(columns={"sentralitetsklasse_ssb_1til6": "centrality_class"})
+            .assign(centrality_class=lambda f: f["centrality_class"].astype("int64")).set_index("kommunenummer"))
+
+
+def _read_history(plan: Plan, source: Source, codes: pd.Index) -> pd.DataFrame:
+    """Refugees settled per municipality and year, strictly before the plan year.
+
+    Later years in the same file are history for later plans and are dropped
+    here, never used.  Suppressed cells (under 5) are read as 0: the figures
+    are lower bounds, as IMDi publishes them.
+    """
+    frame = read_table(source, [
+        Column("kommunenummer", "code"), Column("aar", "int", minimum=2000, maximum=LAST_YEAR),
+        Column("bosatte_ukrainere", "int", maximum=MAX_PERSONS),
+        Column("bosatte_ovrige_flyktninger", "int", maximum=MAX_PERSONS),
+        Column("bosatte_enslige_mindreaarige", "int", required=False, maximum=MAX_PERSONS),
+    ], key=None)
+    check_codes(frame, source.path, codes, complete=False)
+    dup = frame.duplicated(["kommunenummer", "aar"])
+    if dup.any():
+        fail_at(source.path, frame, dup, "aar",
+                f"second row for {frame['kommunenummer'][dup].iloc[0]} in {frame['aar'][dup].iloc[0]}")
+    before = frame[frame["aar"] < plan.year]
+    return pd.DataFrame({
+        "kommunenummer": before["kommunenummer"].to_numpy(),
+        "year": before["aar"].astype("int64").to_numpy(),
+        "settled": (before["bosatte_ukrainere"] + before["bosatte_ovrige_flyktninger"]).astype("int64").to_numpy(),
+    })
+
+
+def _read_planner_indicators(plan: Plan, files: FileSet, own_dir: Path, codes: pd.Index) -> dict[str, pd.Series]:
+    """Optional ``indicators/<criterion>.csv``: kommunenummer, value, year (< plan year)."""
+    found = {}
+    for source in files.under(own_dir / "indicators", ".csv"):
+        path = source.path
+        if path.stem not in PLANNER_CRITERIA:
+            raise InputError(str(path), f"unknown indicator {path.stem!r}",
+                             f"name the file after one of: {', '.join(PLANNER_CRITERIA)}")
+        frame = read_table(source, [Column("kommunenummer", "code"), Column("value", "float"),
+                                    Column("year", "int", minimum=FIRST_YEAR, maximum=LAST_YEAR)])
+        check_codes(frame, path, codes, complete=False)
+        late = frame["year"] >= plan.year
+        if late.any():
+            fail_at(path, frame, late, "year",
+                    f"indicator dated {frame['year'][late].iloc[0]} is not known before plan year {plan.year}",
+                    "look-ahead; use figures from earlier years")
+        found[path.stem] = frame.set_index("kommunenummer")["value"].astype(float)
+    return found

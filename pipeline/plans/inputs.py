@@ -1,0 +1,55 @@
+"""Everything a resolved plan reads, parsed once per process: the typed
+hand-off from the input files to the optimiser and the writers."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import pandas as pd
+
+from optimiser.data import PlanData, Submissions
+from pipeline.inputs.national import read_plan_data
+from pipeline.inputs.standards import read_standards
+from pipeline.inputs.submissions import read_status, read_submissions
+from pipeline.plans.resolve import ResolvedPlan
+
+
+@dataclass(frozen=True, eq=False)
+class PlanInputs:
+    """The validated inputs of one resolved plan.
+
+    status: a re-plan's status per municipality (``read_status``), else None.
+    standards: the written standard table when the plan writes letters, else None.
+    """
+
+    resolved: ResolvedPlan
+    data: PlanData
+    submissions: Submissions
+    status: pd.DataFrame | None = None
+    status_illustrative: bool = False
+    standards: pd.DataFrame | None = None
+
+    @property
+    def plan(self):
+        return self.resolved.plan
+
+    @property
+    def illustrative(self) -> bool:
+        return bool(self.submissions.illustrative or self.status_illustrative)
+
+
+@functools.lru_cache(maxsize=32)
+def read_inputs(resolved: ResolvedPlan) -> PlanInputs:
+    """Parse every input of ``resolved`` from the bytes it hashed (once per process)."""
+    plan, files = resolved.plan, resolved.files
+    data = read_plan_data(plan, files, resolved.data_dir)
+    municipalities = data.municipalities
+    submissions = read_submissions(plan, municipalities, files, resolved.own_inputs, resolved.base_inputs)
+    status, status_illustrative = None, False
+    if resolved.status_file is not None:
+        status, status_illustrative = read_status(plan, municipalities, files.get_source(resolved.status_file))
+    standards = None
+    if resolved.letters is not None:
+        standards = read_standards(files.get_source(resolved.standards_file), municipalities)
+    return PlanInputs(resolved=resolved, data=data, submissions=submissions, status=status,
+                      status_illustrative=status_illustrative, standards=standards)

@@ -1,0 +1,76 @@
+"""The audit record of one run: ``manifest.json``.
+
+Built last, from the run folder as written: ``files`` lists every file in
+it, so the list can never drift from what is there.
+"""
+from __future__ import annotations
+
+import subprocess
+from importlib import metadata
+from pathlib import Path
+
+from pipeline.plans.load import plan_to_dict
+from pipeline.plans.resolve import ROOT, ResolvedPlan
+from pipeline.publish.files import listing, write_json
+from pipeline.publish.solution import Solution
+from pipeline.solvers import solver_options
+
+MANIFEST = "manifest.json"
+PACKAGES = ("pulp", "highspy", "networkx", "pandas", "pyyaml", "luigi", "matplotlib", "numpy")
+
+
+def package_versions() -> dict:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def git_commit(root: Path = ROOT) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, timeout=10, check=False).stdout.strip()
+    return out.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def build_manifest(resolved: ResolvedPlan, solution: Solution, inputs: dict[str, str]) -> dict:
+    """The manifest of one run, all but its file list (``write_manifest`` adds
+    it); ``inputs``: every file the run read, path -> SHA-256."""
+    result, targets, plan = solution.result, solution.targets, resolved.plan
+    return {
+        "plan": resolved.name,
+        "fingerprint": resolved.fingerprint,
+        "config": plan_to_dict(plan),
+        "inputs": inputs,
+        "code_sha256": resolved.code_sha256,
+        "git_commit": git_commit(),
+        "packages": package_versions(),
+        "solver": {"name": result.solver, "version": result.solver_version, "options": solver_options(plan.solver)},
+        "status": result.status.name.lower(),
+        "pulp_status": result.pulp_status,
+        "sol_status": result.pulp_sol_status,
+        "objective": result.objective,
+        "gap": result.gap,
+        "timings": solution.timings,
+        "criteria": {"used": list(targets.used), "lacked": list(targets.lacked), "unused": list(targets.unused)},
+        "need": int(plan.need_persons),
+        "submissions": solution.submissions,
+        "base_plan": resolved.base.name if resolved.base else None,
+        "base_fingerprint": resolved.base.fingerprint if resolved.base else None,
+    }
+
+
+def write_manifest(folder: Path, manifest: dict) -> dict:
+    """Write ``manifest.json`` last, listing every file in ``folder`` (itself included)."""
+    complete = {**manifest, "files": sorted(listing(folder) + [MANIFEST])}
+    write_json(complete, Path(folder) / MANIFEST)
+    return complete

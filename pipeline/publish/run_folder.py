@@ -1,0 +1,57 @@
+"""Everything one run writes into its folder ``out/<plan>/``, manifest last."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from optimiser.network import Network
+from pipeline.plans.inputs import PlanInputs
+from pipeline.publish import letters, report
+from pipeline.publish.documents import DocumentSettings, load_templates
+from pipeline.publish.files import write_csv
+from pipeline.publish.manifest import build_manifest, write_manifest
+from pipeline.publish.network import write_network
+from pipeline.publish.solution import Solution
+from pipeline.publish.tables import change_table, county_table
+
+
+def document_settings(inputs: PlanInputs) -> DocumentSettings | None:
+    """Letter config, written standards and templates; None when the plan writes no letters."""
+    resolved = inputs.resolved
+    if resolved.letters is None:
+        return None
+    return DocumentSettings(letters=resolved.letters, standards=inputs.standards,
+                            templates=load_templates(resolved.files, resolved.config_dir))
+
+
+def write_run(folder: Path, inputs: PlanInputs, solution: Solution, network: Network, explained: dict[str, bytes],
+              verify_json: bytes, input_hashes: dict[str, str]) -> dict:
+    """Write the run into ``folder`` (a staging folder); returns the manifest.
+
+    ``explained``: file name -> bytes of the explanation (explain.csv, explain.md);
+    ``input_hashes``: every file the run read, path -> SHA-256."""
+    folder = Path(folder)
+    for name, data in explained.items():
+        (folder / name).write_bytes(data)
+    write_network(folder, network, solution.inputs.municipalities["eligible"])
+    allocation = solution.allocation
+    write_csv(allocation, folder / "allocation.csv")
+    write_csv(county_table(allocation), folder / "county.csv")
+    write_csv(solution.targets.frame.round(3).reset_index(), folder / "targets.csv")
+    params = solution.inputs
+    params.municipalities.reset_index().to_csv(folder / "parameters.csv", index=False, lineterminator="\n",
+                                               float_format="%.10g")
+    write_csv(params.county_minimum.rename_axis("fylke").rename("minimum").reset_index(),
+              folder / "county_minimum.csv")
+    (folder / "model.mps").write_text(solution.model_mps)
+    (folder / "solver.log").write_text(solution.solver_log)
+    (folder / "verify.json").write_bytes(verify_json)
+    if solution.is_replan:
+        write_csv(change_table(allocation), folder / "changes.csv")
+        write_csv(solution.shortfalls, folder / "shortfalls.csv")
+    manifest = build_manifest(inputs.resolved, solution, input_hashes)
+    settings = document_settings(inputs)
+    if settings is not None:
+        plan = inputs.plan
+        written = letters.write_letters(folder, allocation, plan, settings)
+        report.write_report(folder, allocation, inputs.data.municipalities, plan, manifest, settings, written)
+    return write_manifest(folder, manifest)
