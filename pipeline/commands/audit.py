@@ -2,8 +2,9 @@
 
 The audit trusts nothing the run wrote about itself that it can recompute:
 
-1. every input file's SHA-256 against ``manifest.json`` (relative paths are
-   read from the folder the audit runs in, as the run read them);
+1. every file of the run folder and every input file against the SHA-256
+   ``manifest.json`` records (relative input paths are read from the folder
+   the audit runs in, as the run read them);
 2. the code hash (a difference is a warning: code may be newer; ``--strict``
    makes it a failure);
 3. ``allocation.csv`` against ``parameters.csv`` + ``county_minimum.csv``:
@@ -14,7 +15,12 @@ The audit trusts nothing the run wrote about itself that it can recompute:
    must equal its request or, where HiGHS settles on another optimum, the
    stored requests fixed in the model must be feasible and score within the
    run's MIP gap of the re-solve; the manifest's objective must equal the
-   stored allocation's score.
+   stored allocation's score;
+5. the run rebuilt from its recorded plan and inputs
+   (``pipeline.commands.audit_rebuild``): parameters, county minimum and the
+   model file must equal what the engine computes from them, the documents
+   what it renders from ``allocation.csv``, and every number the manifest
+   states what the rebuild gives.
 
 Each check prints one line, ``audit: <what> ... ok`` or
 ``audit: FAIL <what>: <detail>``.  Exit status 0 when all pass, 1 on any
@@ -34,6 +40,7 @@ import pandas as pd
 from optimiser.model import MODEL_COLUMNS, ModelInputs
 from optimiser.plan import SolverConfig
 from optimiser.verify import verify
+from pipeline.commands.audit_rebuild import check_documents, check_rebuild
 from pipeline.errors import InputError
 from pipeline.inputs.tables import CODE_RE, Column, fail_at, read_table
 from pipeline.inputs.yamlfile import build_dataclass
@@ -92,13 +99,19 @@ def run(args: argparse.Namespace) -> int:
     manifest = read_manifest(folder)
     audit = Audit(strict=args.strict)
     check_files(audit, folder, manifest)
+    check_outputs(audit, folder, manifest)
     check_inputs(audit, manifest)
     check_code(audit, manifest)
     stored = read_tables(audit, folder, manifest)
-    if stored is not None and check_rows(audit, stored):
+    if stored is not None and not check_rows(audit, stored):
+        stored = None
+    if stored is not None:
         check_verify(audit, stored)
         check_county_table(audit, stored)
         check_resolve(audit, stored)
+    rebuilt = check_rebuild(audit, folder, manifest, stored)
+    if rebuilt is not None and stored is not None:
+        check_documents(audit, folder, manifest, rebuilt)
     if audit.failures:
         print(f"audit: {folder} FAILED: {audit.failures} of {audit.checks} checks failed")
         return 1
@@ -127,6 +140,21 @@ def check_files(audit: Audit, folder: Path, manifest: dict) -> None:
         audit.fail_many("run folder", [f"{folder / name} is listed in manifest.json but missing" for name in missing])
     else:
         audit.ok(f"run folder ({len(manifest.get('files', []))} files listed in manifest.json)")
+
+
+def check_outputs(audit: Audit, folder: Path, manifest: dict) -> None:
+    """Each file of the run folder as the manifest recorded it (SHA-256)."""
+    outputs = manifest.get("outputs") or {}
+    if not outputs:
+        audit.fail("outputs", "manifest.json records no output hashes")
+        return
+    changed = [f"{name} has changed since the run (sha256 {sha256_file(folder / name)[:12]}..., manifest.json "
+               f"records {expected[:12]}...)" for name, expected in sorted(outputs.items())
+               if (folder / name).is_file() and sha256_file(folder / name) != expected]
+    if changed:
+        audit.fail_many("output", changed)
+    else:
+        audit.ok(f"output hashes ({len(outputs)} files)")
 
 
 def check_inputs(audit: Audit, manifest: dict) -> None:

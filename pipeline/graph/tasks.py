@@ -26,7 +26,7 @@ from optimiser.reallocate import ReplanContext, ladder
 from optimiser.verify import report, verify, violations_line
 from pipeline.inputs.source import Source
 from pipeline.inputs.submissions import submissions_summary
-from pipeline.plans.inputs import PlanInputs, read_inputs
+from pipeline.plans.inputs import PlanInputs, read_inputs, replan_context
 from pipeline.plans.resolve import ResolvedPlan
 from pipeline.publish.files import atomic_file, atomic_folder, csv_text
 from pipeline.publish.manifest import MANIFEST
@@ -83,15 +83,11 @@ class PlanTask(luigi.Task):
 
     def replan_context(self, net: network.Network) -> tuple[ReplanContext | None, dict[str, str]]:
         """What a re-plan knows beyond a fresh plan, and the files it read for it (path -> SHA-256)."""
-        base = self.resolved.base
-        if base is None:
+        if self.resolved.base is None:
             return None, {}
         source = Source.read(Path(self.input()["base"].path).parent / "allocation.csv")
         previous = read_allocation(source)["request"]
-        context = ReplanContext(previous=previous, status=self.run_inputs.status, base_need=base.plan.need_persons,
-                                travel_minutes=net.travel,
-                                reasonable_minutes=self.resolved.plan.network.reasonable_travel_minutes)
-        return context, {str(source.path): source.sha256}
+        return replan_context(self.run_inputs, net, previous), {str(source.path): source.sha256}
 
 
 class Network(luigi.Task):
@@ -196,7 +192,7 @@ class Publish(PlanTask):
 
     def requires(self):
         return {"network": self.network_task(), "solve": self.task_for(Solve), "verify": self.task_for(Verify),
-                "explain": self.task_for(Explain)}
+                "explain": self.task_for(Explain), **self.base_task()}
 
     def folder(self) -> Path:
         return Path(self.out_dir) / self.plan
@@ -221,7 +217,8 @@ class Publish(PlanTask):
         hashes = {**self.resolved.input_hashes(), **solution.read_files}
 
         def write(staging: Path) -> None:
-            write_run(staging, self.run_inputs, solution, needs["network"].load(), explained, verify_json, hashes)
+            write_run(staging, self.run_inputs, solution, needs["network"].load(), explained, verify_json, hashes,
+                      Path(self.input()["base"].path).parent if "base" in self.input() else None)
 
         atomic_folder(self.out_dir, self.folder(), write)
 

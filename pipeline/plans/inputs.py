@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from optimiser.data import PlanData, Submissions
+from optimiser.network import Network
+from optimiser.reallocate import ReplanContext
 from pipeline.inputs.national import read_plan_data
 from pipeline.inputs.standards import read_standards
 from pipeline.inputs.submissions import read_status, read_submissions
@@ -36,6 +38,14 @@ class PlanInputs:
     @property
     def illustrative(self) -> bool:
         return bool(self.submissions.illustrative or self.status_illustrative)
+
+
+def replan_context(inputs: PlanInputs, net: Network, previous: pd.Series) -> ReplanContext:
+    """What a re-plan knows beyond a fresh plan: the base plan's requests
+    (``previous``), the status file, the base need and the travel times."""
+    resolved = inputs.resolved
+    return ReplanContext(previous=previous, status=inputs.status, base_need=resolved.base.plan.need_persons,
+                         travel_minutes=net.travel, reasonable_minutes=resolved.plan.network.reasonable_travel_minutes)
 
 
 @functools.lru_cache(maxsize=32)

@@ -1,7 +1,8 @@
 """The audit record of one run: ``manifest.json``.
 
-Built last, from the run folder as written: ``files`` lists every file in
-it, so the list can never drift from what is there.
+Written last, from the run folder as written: ``files`` lists every file in
+it and ``outputs`` the SHA-256 of each (the manifest itself aside), so the
+list can never drift from what is there and an edited file is named.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from pipeline.plans.load import plan_to_dict
 from pipeline.plans.resolve import ROOT, ResolvedPlan
-from pipeline.publish.files import listing, write_json
+from pipeline.publish.files import listing, sha256_file, write_json
 from pipeline.publish.solution import Solution
 from pipeline.solvers import solver_options
 
@@ -42,13 +43,18 @@ def git_commit(root: Path = ROOT) -> str | None:
     return out.stdout.strip() + ("-dirty" if dirty else "")
 
 
-def build_manifest(resolved: ResolvedPlan, solution: Solution, inputs: dict[str, str]) -> dict:
+def build_manifest(resolved: ResolvedPlan, solution: Solution, inputs: dict[str, str],
+                   base_run: Path | None = None) -> dict:
     """The manifest of one run, all but its file list (``write_manifest`` adds
-    it); ``inputs``: every file the run read, path -> SHA-256."""
+    it); ``inputs``: every file the run read, path -> SHA-256; ``base_run``:
+    the folder of the base plan's run a re-plan read."""
     result, targets, plan = solution.result, solution.targets, resolved.plan
     return {
         "plan": resolved.name,
         "fingerprint": resolved.fingerprint,
+        "config_dir": str(resolved.config_dir),
+        "data_dir": str(resolved.data_dir),
+        "base_run": str(base_run) if base_run is not None else None,
         "config": plan_to_dict(plan),
         "inputs": inputs,
         "code_sha256": resolved.code_sha256,
@@ -71,6 +77,9 @@ def build_manifest(resolved: ResolvedPlan, solution: Solution, inputs: dict[str,
 
 def write_manifest(folder: Path, manifest: dict) -> dict:
     """Write ``manifest.json`` last, listing every file in ``folder`` (itself included)."""
-    complete = {**manifest, "files": sorted(listing(folder) + [MANIFEST])}
+    folder = Path(folder)
+    written = listing(folder)
+    complete = {**manifest, "files": sorted(written + [MANIFEST]),
+                "outputs": {name: sha256_file(folder / name) for name in written}}
     write_json(complete, Path(folder) / MANIFEST)
     return complete

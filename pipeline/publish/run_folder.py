@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from optimiser.network import Network
 from pipeline.plans.inputs import PlanInputs
 from pipeline.publish import letters, report
@@ -24,11 +26,12 @@ def document_settings(inputs: PlanInputs) -> DocumentSettings | None:
 
 
 def write_run(folder: Path, inputs: PlanInputs, solution: Solution, network: Network, explained: dict[str, bytes],
-              verify_json: bytes, input_hashes: dict[str, str]) -> dict:
+              verify_json: bytes, input_hashes: dict[str, str], base_run: Path | None = None) -> dict:
     """Write the run into ``folder`` (a staging folder); returns the manifest.
 
     ``explained``: file name -> bytes of the explanation (explain.csv, explain.md);
-    ``input_hashes``: every file the run read, path -> SHA-256."""
+    ``input_hashes``: every file the run read, path -> SHA-256; ``base_run``:
+    the base plan's run folder a re-plan read."""
     folder = Path(folder)
     for name, data in explained.items():
         (folder / name).write_bytes(data)
@@ -48,10 +51,17 @@ def write_run(folder: Path, inputs: PlanInputs, solution: Solution, network: Net
     if solution.is_replan:
         write_csv(change_table(allocation), folder / "changes.csv")
         write_csv(solution.shortfalls, folder / "shortfalls.csv")
-    manifest = build_manifest(inputs.resolved, solution, input_hashes)
-    settings = document_settings(inputs)
-    if settings is not None:
-        plan = inputs.plan
-        written = letters.write_letters(folder, allocation, plan, settings)
-        report.write_report(folder, allocation, inputs.data.municipalities, plan, manifest, settings, written)
+    manifest = build_manifest(inputs.resolved, solution, input_hashes, base_run)
+    write_documents(folder, inputs, allocation, manifest)
     return write_manifest(folder, manifest)
+
+
+def write_documents(folder: Path, inputs: PlanInputs, allocation: pd.DataFrame, manifest: dict) -> list[str]:
+    """Letters and the report (when the plan writes letters); the files written, relative to ``folder``."""
+    settings = document_settings(inputs)
+    if settings is None:
+        return []
+    plan = inputs.plan
+    written = letters.write_letters(folder, allocation, plan, settings)
+    return written + report.write_report(folder, allocation, inputs.data.municipalities, plan, manifest, settings,
+                                         written)

@@ -2,6 +2,7 @@
 with a line naming what differs (file, municipality, objective)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -168,8 +169,11 @@ def test_audit_manifest_objective_edit_fails_naming_the_objective(run_copy, caps
     edit_manifest(run_copy, objective=recorded + 1.0)
     status, lines, _ = audit(run_copy, capsys)
     assert status == 1
+    # The report states the objective too, so the one it was rendered with no longer matches.
     assert failures(lines) == [f"audit: FAIL objective: manifest.json records {recorded + 1.0:.6f} "
-                               f"but model.mps re-solves to {recorded:.6f}"]
+                               f"but model.mps re-solves to {recorded:.6f}",
+                               "audit: FAIL documents: report.html differs from the document rendered from "
+                               "allocation.csv and the manifest"]
 
 
 def test_audit_tampered_model_file_fails(run_copy, capsys):
@@ -205,7 +209,9 @@ def test_audit_stored_verify_report_must_pass(run_copy, capsys):
     (run_copy / "verify.json").write_text(json.dumps(report | {"ok": False}))
     status, lines, _ = audit(run_copy, capsys)
     assert status == 1
-    assert failures(lines) == ["audit: FAIL verify.json: records ok=False; a published run must pass its own check"]
+    bad = failures(lines)
+    assert len(bad) == 2 and bad[0].startswith("audit: FAIL output: verify.json has changed since the run")
+    assert bad[1] == "audit: FAIL verify.json: records ok=False; a published run must pass its own check"
 
 
 def test_audit_code_hash_is_a_warning_unless_strict(run_copy, capsys):
@@ -237,3 +243,81 @@ def test_audit_missing_run_file_fails(run_copy, capsys):
     status, lines, _ = audit(run_copy, capsys)
     assert status == 1
     assert f"audit: FAIL run folder: {run_copy / 'county_minimum.csv'} is listed in manifest.json but missing" in lines
+
+
+# --------------------------------------------------------------------------- tampering the hashes cannot catch alone
+
+def rehash(folder: Path, *names: str) -> None:
+    """Write the edited files' new SHA-256 into the manifest, as a careful tamperer would."""
+    record = manifest(folder)
+    for name in names:
+        record["outputs"][name] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(record))
+
+
+def test_audit_manifest_config_with_another_need_fails_naming_the_key(run_copy, capsys):
+    record = manifest(run_copy)
+    record["config"]["need_persons"] = 6000
+    (run_copy / "manifest.json").write_text(json.dumps(record))
+    status, lines, _ = audit(run_copy, capsys)
+    assert status == 1
+    assert ("audit: FAIL manifest.json config: config.need_persons is 6000 but the plan's files give 5500"
+            in failures(lines))
+
+
+def test_audit_loosened_bound_in_the_model_file_fails(run_copy, capsys):
+    path = run_copy / "model.mps"
+    lines = path.read_text().splitlines(keepends=True)
+    i = next(i for i, line in enumerate(lines) if line.split()[:3] == ["UP", "BND", f"x_{ALVER}"])
+    bound = lines[i].split()[3]
+    lines[i] = lines[i].replace(bound, f"{float(bound) + 100:.12e}")
+    path.write_text("".join(lines))
+    rehash(run_copy, "model.mps")
+    status, out, _ = audit(run_copy, capsys)
+    assert status == 1
+    assert f"audit: FAIL model.mps: line {i + 1} is " in "\n".join(failures(out))
+    assert "but the model rebuilt from the inputs has" in "\n".join(failures(out))
+
+
+def test_audit_parameters_loosened_to_fit_a_changed_allocation_fail(run_copy, capsys):
+    path = run_copy / "parameters.csv"
+    rows = path.read_text().splitlines()
+    header = rows[0].split(",")
+    i = next(i for i, row in enumerate(rows) if row.startswith(ALVER + ","))
+    fields = rows[i].split(",")
+    fields[header.index("base_capacity")] = str(int(fields[header.index("base_capacity")]) + 50)
+    rows[i] = ",".join(fields)
+    path.write_text("\n".join(rows) + "\n")
+    old = set_request(run_copy, ALVER, "0")
+    set_request(run_copy, "0301", str(int(allocation_line(run_copy, "0301")[2][allocation_line(run_copy, "0301")[1]
+                                                                               .index("request")]) + old))
+    rehash(run_copy, "parameters.csv", "allocation.csv")
+    status, out, _ = audit(run_copy, capsys)
+    assert status == 1
+    assert any(line.startswith(f"audit: FAIL parameters.csv: {ALVER} Alver base_capacity ") for line in failures(out))
+
+
+def test_audit_edited_letter_fails_naming_the_letter(run_copy, capsys):
+    letter = next((run_copy / "letters").glob(f"{ALVER}-*.md"))
+    text = letter.read_text()
+    request = int(allocation_line(run_copy, ALVER)[2][allocation_line(run_copy, ALVER)[1].index("request")])
+    assert f" {request} flyktningar" in text
+    letter.write_text(text.replace(f" {request} flyktningar", f" {request + 10} flyktningar"))
+    name = str(letter.relative_to(run_copy))
+    rehash(run_copy, name)
+    status, out, _ = audit(run_copy, capsys)
+    assert status == 1
+    assert (f"audit: FAIL documents: {name} differs from the document rendered from allocation.csv and the manifest"
+            in failures(out))
+
+
+def test_audit_coordinated_edit_of_allocation_and_manifest_fails(run_copy, capsys):
+    old = set_request(run_copy, ALVER, "0")
+    _, header, fields = allocation_line(run_copy, "0301")
+    set_request(run_copy, "0301", str(int(fields[header.index("request")]) + old))
+    rehash(run_copy, "allocation.csv")
+    status, out, _ = audit(run_copy, capsys)
+    assert status == 1
+    bad = failures(out)
+    assert f"audit: FAIL allocation.csv: {ALVER} Alver request 0 but the stored model solves to {old}" in bad
+    assert any(line.startswith("audit: FAIL documents: ") for line in bad)

@@ -134,3 +134,105 @@ def test_planner_indicator_dated_before_plan_year_is_accepted(tree, capsys):
     status, lines, err = run(tree, capsys)
     assert status == 0, err
     assert lines == []
+
+
+# --------------------------------------------------------------------------- figures no planner could mean
+
+HUGE = "1000000000000"
+# (file under data/, row: kommunenummer or a line number, column, value, words in the error)
+RANGE_CASES = {
+    "population_1e12": (POPULATION, "0301", POPULATION_COLUMN, HUGE, "above the plausible maximum"),
+    "longitude_negative": ("kommune_points_2020.csv", "4631", "lon", "-5", "below the minimum 4"),
+    "latitude_1e12": ("kommune_points_2020.csv", "4631", "lat", HUGE, "above the plausible maximum"),
+    "travel_minutes_1e12": ("ba_regioner_2020.csv", "4631", "reisetid_til_senter_min", HUGE, "plausible maximum 1440"),
+    "schools_1e12": ("videregaende_skoler_per_kommune_2022-12.csv", "4631", "vgs_aktive", HUGE, "plausible maximum"),
+    "border_km_1e12": ("kommune_adjacency_2020.csv", 2, "shared_border_km", HUGE, "plausible maximum"),
+    "ferry_minutes_1e12": ("ferry_links.csv", 2, "minutes", HUGE, "plausible maximum 1440"),
+    "recommendation_1e12": ("inputs/2022/counties/46.csv", "4631", "recommended", HUGE, "plausible maximum 5500"),
+    "capacity_1e12": ("inputs/2022/answers.csv", "4631", "base_capacity", HUGE, "plausible maximum"),
+    "centrality_class_7": (CENTRALITY, "4631", "sentralitetsklasse_ssb_1til6", "7", "plausible maximum 6"),
+}
+
+
+@pytest.mark.parametrize("name, row, column, value, words", RANGE_CASES.values(), ids=RANGE_CASES.keys())
+def test_implausible_figure_names_file_row_field(tree, capsys, name, row, column, value, words):
+    path = tree / "data" / name
+    line = row if isinstance(row, int) else line_of(path, row)
+    set_cell(path, line, column, value)
+    message = assert_stopped(tree, capsys, f"{path}:{line}:{column}:")
+    assert words in message and repr(value) in message
+
+
+def edit_yaml_text(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_ks_minimum_above_the_need_names_the_entry(tree, capsys):
+    path = tree / "data" / "inputs" / "2022" / "ks.yaml"
+    edit_yaml_text(path, "minimum: 5", f"minimum: {HUGE}")
+    message = assert_stopped(tree, capsys, f"{path}:minimum_exceptions[0].minimum: ")
+    assert "above the national need 5500" in message
+
+
+@pytest.mark.parametrize("old, new, where, words", [
+    ("time_limit_seconds: 60", "time_limit_seconds: -1", "solver.time_limit_seconds", "must be positive"),
+    ("population: 0.30", "population: 0.35", "criteria.weights", "not 1"),
+    ("need_persons: 5500", f"need_persons: {HUGE}", "need_persons", "must be between 0"),
+    ("mip_rel_gap: 1.0e-5", "mip_rel_gap: 2.0", "solver.mip_rel_gap", "below 1"),
+], ids=["negative_time_limit", "weights_not_summing_to_one", "need_1e12", "gap_above_one"])
+def test_implausible_plan_setting_names_the_key(tree, capsys, old, new, where, words):
+    path = tree / "config" / "2022.yaml"
+    edit_yaml_text(path, old, new)
+    message = assert_stopped(tree, capsys, f"{path}: {where}: ")
+    assert words in message
+
+
+def test_yaml_key_given_twice_names_file_and_line(tree, capsys):
+    path = tree / "config" / "2022.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text + "need_persons: 6000\n", encoding="utf-8")
+    line = len(text.splitlines()) + 1
+    message = assert_stopped(tree, capsys, f"{path}:{line}: ")
+    assert "'need_persons' given twice" in message
+
+
+def test_yaml_key_given_twice_in_ks_input_is_refused(tree, capsys):
+    path = tree / "data" / "inputs" / "2022" / "ks.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "agrees: false\n", encoding="utf-8")
+    assert "'agrees' given twice" in assert_stopped(tree, capsys, f"{path}:")
+
+
+# --------------------------------------------------------------------------- encodings
+
+def test_byte_order_mark_is_accepted_and_changes_nothing(tree, capsys):
+    assert run(tree, capsys)[0] == 0
+    before = (tree / "out" / "2022" / "allocation.csv").read_bytes()
+    for name in (POPULATION, "inputs/2022/answers.csv", "inputs/2022/ks.yaml"):
+        path = tree / "data" / name
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    status, lines, err = run(tree, capsys)
+    assert status == 0, err
+    assert (tree / "out" / "2022" / "allocation.csv").read_bytes() == before
+
+
+def test_latin1_file_names_file_and_line(tree, capsys):
+    path = tree / "data" / POPULATION
+    text = path.read_text(encoding="utf-8")
+    path.write_bytes(text.encode("latin-1"))
+    first = next(i for i, line in enumerate(text.splitlines(), start=1) if any(ord(c) > 127 for c in line))
+    message = assert_stopped(tree, capsys, f"{path}:{first}: ")
+    assert "not UTF-8" in message and "save the file as UTF-8" in message
+
+
+def test_header_only_file_is_reported_as_having_no_rows(tree, capsys):
+    path = tree / "data" / POPULATION
+    path.write_text(path.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    assert "header but no rows" in assert_stopped(tree, capsys, f"{path}: ")
+
+
+def test_empty_file_is_reported_as_empty(tree, capsys):
+    path = tree / "data" / CENTRALITY
+    path.write_bytes(b"")
+    assert "the file is empty" in assert_stopped(tree, capsys, f"{path}: ")
