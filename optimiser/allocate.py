@@ -40,6 +40,16 @@ def plan_inputs(data: PlanData, access: pd.DataFrame, plan: Plan, submissions: S
     return targets, inputs
 
 
+def solved_inputs(data: PlanData, access: pd.DataFrame, plan: Plan, solvers: list,
+                  submissions: Submissions | None = None,
+                  replan: ReplanContext | None = None) -> tuple[criteria.Targets, model.ModelInputs]:
+    """``plan_inputs`` and, for a minimal_change re-plan, the fewest new
+    municipalities found by a first solve: the parameters of the model the
+    plan is solved with."""
+    targets, inputs = plan_inputs(data, access, plan, submissions, replan)
+    return targets, reallocate.fewest_newly_asked(inputs, solvers)
+
+
 def ladder_inputs(data: PlanData, access: pd.DataFrame, plan: Plan, submissions: Submissions | None,
                   replan: ReplanContext | None, need: int) -> model.ModelInputs:
     """The plan's parameters at another national need, without county
@@ -53,7 +63,7 @@ def solve_plan(data: PlanData, access: pd.DataFrame, plan: Plan, solvers: list,
                submissions: Submissions | None = None, replan: ReplanContext | None = None) -> PlanResult:
     timings = {}
     start = time.perf_counter()
-    targets, inputs = plan_inputs(data, access, plan, submissions, replan)
+    targets, inputs = solved_inputs(data, access, plan, solvers, submissions, replan)
     timings["criteria_seconds"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -80,7 +90,10 @@ def solve_plan(data: PlanData, access: pd.DataFrame, plan: Plan, solvers: list,
         received = shortfalls.groupby("receiver")["persons"].sum()
         allocation["previous"] = inputs.municipalities["previous"].astype(int).to_numpy()
         allocation["change"] = allocation["request"] - allocation["previous"]
-        allocation["change_reason"] = reallocate.change_reasons(inputs, request, received).to_numpy()
+        parts = reallocate.change_parts(inputs, request, received)
+        for part in reallocate.CHANGE_PARTS:
+            allocation[f"change_{part}"] = parts[part].to_numpy()
+        allocation["change_reason"] = parts["reason"].to_numpy()
     return PlanResult(targets, inputs, result, allocation, prob, timings, shortfalls)
 
 
@@ -137,6 +150,7 @@ def allocation_table(data: PlanData, targets: criteria.Targets, inputs: model.Mo
         "extra_used": (request - p["base_capacity"]).clip(lower=0),
         "recommended": p["recommended"].astype("Int64"),
         "em_request": em_request.reindex(m.index).fillna(0).astype(int),
+        "recommended_em": p["recommended_em"].astype("Int64"),
         "eligible": p["eligible"],
         "excluded_by": p["excluded_by"],
         **{c: p[c] for c in assemble.ACCESS_COLUMNS if c in p},

@@ -144,9 +144,21 @@ def _health_cap(capacity: pd.Series, share: float) -> pd.Series:
 
 
 def em_targets(frame: pd.DataFrame, em_need: int) -> pd.Series:
-    """EM target: the county's EM recommendation where given, else the EM need
-    spread over EM-capable municipalities in proportion to their targets."""
+    """EM targets that add up to the EM need, over the EM-capable municipalities.
+
+    Each capable municipality weighs its county's EM recommendation where one
+    is given, and otherwise its share of the EM need by its total target
+    (never above its EM capacity); the EM need is then spread in proportion
+    to these weights.  Recommendations that add up to more (or less) than the
+    need are thereby scaled to it, so no county's recommendations are met in
+    full while another's are left at nothing.
+    """
     capable = (frame["em_capacity"] > 0) & frame["eligible"]
-    weights = frame["target"].where(capable, 0.0)
-    spread = em_need * weights / weights.sum() if weights.sum() > 0 else weights
-    return frame["recommended_em"].where(frame["recommended_em"].notna() & capable, spread).astype(float)
+    target = frame["target"].where(capable, 0.0)
+    by_target = em_need * target / target.sum() if target.sum() > 0 else target
+    proxy = np.minimum(by_target, frame["em_capacity"].astype(float))
+    recommended = frame["recommended_em"].where(frame["recommended_em"].notna() & capable)
+    weight = recommended.fillna(proxy).where(capable, 0.0).astype(float)
+    if weight.sum() <= 0:
+        return weight
+    return em_need * weight / weight.sum()

@@ -2,21 +2,36 @@
 
 ``build_model`` reads like a table of contents: variables, then one
 ``add_<rule>`` per constraint family in the order of the ministry's criteria,
-then the objective.  Constraint names are ``<rule>:<key>`` so an infeasibility
-or a dual points at a rule and a municipality or county.
+then the objective.  Constraint names are ``<rule>:<key>`` (built through the
+registry ``optimiser.rules``) so an infeasibility or a dual points at a rule
+and a municipality or county.
 
 Sets: municipalities m, counties c.  Parameters come from ``ModelInputs``.
 Variables:
     x_m in Z>=0   request (persons)
     s_m in {0,1}  asked at all
     e_m in [0, extra_m]  part of x_m drawn from volunteered extra capacity
-    d+_m, d-_m >= 0      deviation from the target
-    r+_m, r-_m >= 0      deviation from the county recommendation (where given)
+    d_m           deviation from the target, in bands (below)
+    r_m           deviation from the county recommendation (where given), in bands
     k_m in Z>=0   x_m / g when the granularity g > 1
     y_m in Z>=0, z_m in {0,1}  unaccompanied-minor request and "asked for EM"
-    f+_m, f-_m >= 0      deviation of y_m from its EM target
-    c+_m, c-_m >= 0      change against the earlier plan (re-plans)
+    f_m           deviation of y_m from its EM target, in bands
+    c_m           change against the earlier plan (re-plans, minimal_change), in bands
     t_ij >= 0     persons of municipality i's declined quota placed in j (re-plans)
+
+What a deviation costs.  Each deviation family is split, above and below its
+reference, into bands of its share of the reference (``optimiser.bands``;
+the plan's ``penalties.bands``, by default up to 10 %, 10-25 %, 25-50 % and
+beyond 50 % of the reference at 1, 1.5, 2.5 and 4 per person) times the
+family's weight (``penalties``).  The price of one more person rises with
+the relative deviation, so a shortfall or surplus that must fall somewhere
+is spread in proportion to the references instead of landing, all of it, on
+whoever the tie-break names.  The bands are continuous and convex: the model
+stays a MILP whose only integers are the requests and the asked switches.
+
+Capacity rows are tight: x_m <= u_m s_m with u_m = min(base + extra, KS cap,
+complex-health cap), x_m - e_m <= b_m s_m and e_m <= extra_m s_m, so the LP
+relaxation cannot half-ask a municipality for its whole capacity.
 """
 from __future__ import annotations
 
@@ -26,6 +41,7 @@ import numpy as np
 import pandas as pd
 import pulp
 
+from optimiser.bands import BandVars, add_band_rows, add_even_shares, band_terms, band_vars, off_cost
 from optimiser.plan import Penalties
 from optimiser.rules import row
 
@@ -78,6 +94,11 @@ class ModelInputs:
     shortfall_pairs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         {"origin": [], "receiver": []}))
     shortfall_outside_cost: float = 0.0
+    # Re-plans (minimal_change): price the change against ``previous``; and at
+    # most this many municipalities not asked before may be asked (the fewest
+    # possible, found by a first solve: ``optimiser.allocate``).
+    price_change: bool = False
+    newly_asked_limit: int | None = None
 
     @property
     def upper(self) -> pd.Series:
@@ -98,19 +119,19 @@ class ModelVars:
     x: pd.Series
     s: pd.Series
     e: pd.Series
-    dplus: pd.Series
-    dminus: pd.Series
-    rplus: pd.Series
-    rminus: pd.Series
     k: pd.Series | None
     y: pd.Series
     z: pd.Series
-    fplus: pd.Series
-    fminus: pd.Series
-    cplus: pd.Series
-    cminus: pd.Series
+    target_dev: BandVars
+    rec_dev: BandVars
+    em_dev: BandVars
+    county_em_dev: BandVars
+    change_dev: BandVars
     t: pd.Series  # index (origin, receiver): persons of a declined quota moved within reach
     u: pd.Series  # index origin: persons of a declined quota placed beyond reach
+    one: pulp.LpVariable  # fixed at 1: carries the objective's constant into the model file
+    # Objective terms of the spread of relative deviations (filled by add_even_deviations).
+    evenness: list = field(default_factory=list)
 
 
 def build_model(inputs: ModelInputs) -> tuple[pulp.LpProblem, ModelVars]:
@@ -132,7 +153,9 @@ def build_model(inputs: ModelInputs) -> tuple[pulp.LpProblem, ModelVars]:
     add_target_deviation(prob, v, inputs)
     add_recommendation_deviation(prob, v, inputs)
     add_change_from_previous(prob, v, inputs)
+    add_even_deviations(prob, v, inputs)
     add_shortfall_transfer(prob, v, inputs)
+    add_newly_asked_limit(prob, v, inputs)
     set_objective(prob, v, inputs)
     return prob, v
 
@@ -141,9 +164,11 @@ def make_vars(prob: pulp.LpProblem, inputs: ModelInputs) -> ModelVars:
     m = inputs.municipalities
     codes = m.index
     upper = inputs.upper
+    bands = inputs.penalties.bands
     has_rec = codes[m["recommended"].notna()]
     em = codes[(m["em_capacity"] > 0) & m["eligible"]] if inputs.em_need > 0 else codes[:0]
-    has_prev = codes[m["previous"].notna()]
+    has_prev = codes[m["previous"].notna()] if inputs.price_change else codes[:0]
+    county_em = county_em_targets(inputs, em)
 
     def _vars(prefix: str, index, **kw) -> pd.Series:
         return pd.Series([prob.add_variable(f"{prefix}_{c}", **kw) for c in index], index=index, dtype=object)
@@ -156,16 +181,18 @@ def make_vars(prob: pulp.LpProblem, inputs: ModelInputs) -> ModelVars:
                    for c, u in zip(em, m.loc[em, "em_capacity"])], index=em, dtype=object)
     return ModelVars(
         x=x, s=_vars("s", codes, cat=pulp.LpBinary), e=e,
-        dplus=_vars("dplus", codes, lowBound=0), dminus=_vars("dminus", codes, lowBound=0),
-        rplus=_vars("rplus", has_rec, lowBound=0), rminus=_vars("rminus", has_rec, lowBound=0),
         k=_vars("k", codes, lowBound=0, cat=pulp.LpInteger) if inputs.granularity > 1 else None,
         y=y, z=_vars("z", em, cat=pulp.LpBinary),
-        fplus=_vars("fplus", em, lowBound=0), fminus=_vars("fminus", em, lowBound=0),
-        cplus=_vars("cplus", has_prev, lowBound=0), cminus=_vars("cminus", has_prev, lowBound=0),
+        target_dev=band_vars(prob, "d", codes, m["target"], bands),
+        rec_dev=band_vars(prob, "r", has_rec, m.loc[has_rec, "recommended"], bands),
+        em_dev=band_vars(prob, "f", em, m.loc[em, "em_target"], bands),
+        county_em_dev=band_vars(prob, "g", county_em.index, county_em, bands),
+        change_dev=band_vars(prob, "c", has_prev, m.loc[has_prev, "previous"], bands),
         t=pd.Series({(o, r): prob.add_variable(f"t_{o}_{r}", lowBound=0)
                      for o, r in zip(inputs.shortfall_pairs["origin"], inputs.shortfall_pairs["receiver"])},
                     dtype=object),
         u=_vars("u", inputs.shortfall.index, lowBound=0),
+        one=prob.add_variable("objective_constant", lowBound=1, upBound=1),
     )
 
 
@@ -190,18 +217,20 @@ def add_minimum_size(prob, v: ModelVars, inputs: ModelInputs) -> None:
 
 
 def add_capacity(prob, v: ModelVars, inputs: ModelInputs) -> None:
-    """x_m <= (b_m + e̅_m) * s_m: capacity to scale, and x_m = 0 unless asked."""
-    m = inputs.municipalities
-    total = (m["base_capacity"] + m["extra_capacity"]).where(m["eligible"], 0)
-    for c, x, s, cap in zip(m.index, v.x, v.s, total):
+    """x_m <= u_m * s_m with u_m = min(b_m + e̅_m, KS cap, health cap): capacity
+    to scale, and x_m = 0 unless asked."""
+    for c, x, s, cap in zip(inputs.municipalities.index, v.x, v.s, inputs.upper):
         prob += x <= int(cap) * s, row("capacity", c)
 
 
 def add_extra_capacity_tier(prob, v: ModelVars, inputs: ModelInputs) -> None:
-    """x_m - e_m <= b_m: persons beyond base capacity come from volunteered extra."""
+    """x_m - e_m <= b_m * s_m and e_m <= e̅_m * s_m: persons beyond base capacity
+    come from volunteered extra, and neither is open unless the municipality is asked."""
     m = inputs.municipalities
-    for c, x, e, base in zip(m.index, v.x, v.e, m["base_capacity"]):
-        prob += x - e <= int(base), row("base_capacity", c)
+    for c, x, e, s, base, extra in zip(m.index, v.x, v.e, v.s, m["base_capacity"], m["extra_capacity"]):
+        prob += x - e <= int(base) * s, row("base_capacity", c)
+        if extra > 0:
+            prob += e <= int(extra) * s, row("extra_capacity", c)
 
 
 def add_ks_caps(prob, v: ModelVars, inputs: ModelInputs) -> None:
@@ -265,41 +294,100 @@ def add_school_region_cap(prob, v: ModelVars, inputs: ModelInputs) -> None:
 
 
 def add_unaccompanied_minors(prob, v: ModelVars, inputs: ModelInputs) -> None:
-    """sum y_m = EM need; L_em z_m <= y_m <= em_capacity_m z_m; y_m <= x_m."""
+    """sum y_m = EM need; L_em z_m <= y_m <= em_capacity_m z_m; y_m <= x_m;
+    y_m and each county's sum of y_m priced against their EM targets (bands)."""
     if inputs.em_need <= 0:
         return
     prob += pulp.lpSum(v.y) == inputs.em_need, row("em_quota", "NO")
     m = inputs.municipalities.loc[v.y.index]
-    for c, y, z, x, fplus, fminus, cap, target in zip(
-            v.y.index, v.y, v.z, v.x[v.y.index], v.fplus, v.fminus, m["em_capacity"], m["em_target"]):
+    for c, y, z, x, cap in zip(v.y.index, v.y, v.z, v.x[v.y.index], m["em_capacity"]):
         prob += y <= int(cap) * z, row("em_capacity", c)
         if inputs.em_minimum > 0:
             prob += y >= inputs.em_minimum * z, row("em_minimum", c)
         prob += y <= x, row("em_inside_total", c)
-        prob += y - fplus + fminus == float(target), row("em_target_deviation", c)
+    add_band_rows(prob, "em_target_deviation", v.y, m["em_target"], v.em_dev, row,
+                  switch=switched(v.z, m["em_target"], inputs.em_minimum))
+    fylke = m["fylke"]
+    per_county = pd.Series({county: pulp.lpSum(v.y[fylke.index[fylke == county]]) for county in v.county_em_dev.index},
+                           dtype=object)
+    add_band_rows(prob, "county_em_deviation", per_county, county_em_targets(inputs, v.y.index), v.county_em_dev, row)
+
+
+def county_em_targets(inputs: ModelInputs, em: pd.Index) -> pd.Series:
+    """Each county's EM target: the sum of its EM-capable municipalities' EM targets.
+    Priced in bands as well, so that where the EM minimum makes the
+    municipalities' share round to 0 or more, every county still gets about
+    its share of the EM need (rounding spread over counties, not by code)."""
+    m = inputs.municipalities.loc[em]
+    return m["em_target"].groupby(m["fylke"], sort=True).sum().astype(float)
 
 
 def add_target_deviation(prob, v: ModelVars, inputs: ModelInputs) -> None:
-    """x_m - target_m = d+_m - d-_m."""
+    """x_m - target_m = bands above - bands below; where the target is small
+    next to the minimum request, or the municipality may be newly asked in a
+    re-plan, x_m - target_m s_m with each band at most its width times s_m
+    (not asked, the whole target is the shortfall)."""
     m = inputs.municipalities
-    for c, x, dplus, dminus, target in zip(m.index, v.x, v.dplus, v.dminus, m["target"]):
-        prob += x - dplus + dminus == float(target), row("target_deviation", c)
+    add_band_rows(prob, "target_deviation", v.x, m["target"], v.target_dev, row, switch=target_switches(v, inputs))
 
 
 def add_recommendation_deviation(prob, v: ModelVars, inputs: ModelInputs) -> None:
-    """x_m - r_m = r+_m - r-_m where the county authority recommended r_m."""
-    sel = v.rplus.index
-    rec = inputs.municipalities.loc[sel, "recommended"]
-    for c, x, rplus, rminus, r in zip(sel, v.x[sel], v.rplus, v.rminus, rec):
-        prob += x - rplus + rminus == float(r), row("recommendation_deviation", c)
+    """x_m - r_m = bands above - bands below, where the county authority
+    recommended r_m (switched by s_m where r_m is small, as the target is)."""
+    m = inputs.municipalities
+    add_band_rows(prob, "recommendation_deviation", v.x, m["recommended"], v.rec_dev, row,
+                  switch=switched(v.s[v.rec_dev.index], m["recommended"], m["min_request"]))
+
+
+# A deviation is switched by "asked at all" where its reference is below this
+# many times the minimum request: there the choice between 0 and the minimum
+# is close and the LP relaxation needs the switch to see it.
+SWITCH_BELOW_MINIMA = 3
+
+
+def target_switches(v: ModelVars, inputs: ModelInputs) -> pd.Series:
+    """The switches of the target deviation: small targets, and in a re-plan
+    every municipality that may be newly asked (asking it is the choice there)."""
+    m = inputs.municipalities
+    small = switched(v.s, m["target"], m["min_request"])
+    new = v.s[newly_askable(inputs).difference(small.index)] if inputs.price_change else v.s[:0]
+    return pd.concat([small, new]).reindex(v.s.index).dropna()
+
+
+def switched(switch: pd.Series, reference: pd.Series, minimum) -> pd.Series:
+    """The switch variables of the keys whose reference is small next to the minimum."""
+    small = reference.reindex(switch.index) < SWITCH_BELOW_MINIMA * (
+        minimum.reindex(switch.index) if isinstance(minimum, pd.Series) else minimum)
+    return switch[small.to_numpy()]
+
+
+def add_even_deviations(prob, v: ModelVars, inputs: ModelInputs) -> None:
+    """The spread of the relative deviations from the county recommendations
+    and of the counties' EM totals from their EM targets, above and below
+    (``optimiser.bands.add_even_shares``): priced a little in the objective,
+    it spreads a shortfall or surplus evenly inside a band, so recommendations
+    that all ask a fifth too much each get a fifth less.  Above a
+    recommendation only where it is not small (a small one asked for the
+    minimum would set the largest share above by itself).  Target deviations
+    are left to the bands alone: they come from limits, not from a common
+    shortfall, and the spread would only slow the solve."""
+    m = inputs.municipalities
+    p = inputs.penalties
+    if len(v.rec_dev.index):
+        small = switched(pd.Series(v.rec_dev.index, index=v.rec_dev.index), m["recommended"], m["min_request"]).index
+        terms = add_even_shares(prob, "recommendation", v.rec_dev, v.rec_dev.index.difference(small),
+                                v.rec_dev.index, m["recommended"], p.bands, row)
+        v.evenness.extend((var, sign * p.deviation_from_recommendation * p.uneven_shares) for var, sign in terms)
+    if len(v.county_em_dev.index):
+        terms = add_even_shares(prob, "county_em", v.county_em_dev, v.county_em_dev.index, v.county_em_dev.index,
+                                county_em_targets(inputs, v.y.index), p.bands, row)
+        v.evenness.extend((var, sign * p.deviation_from_target * p.uneven_shares) for var, sign in terms)
 
 
 def add_change_from_previous(prob, v: ModelVars, inputs: ModelInputs) -> None:
-    """x_m - previous_m = c+_m - c-_m (re-plans: disruption against the earlier plan)."""
-    sel = v.cplus.index
-    previous = inputs.municipalities.loc[sel, "previous"]
-    for c, x, cplus, cminus, prev in zip(sel, v.x[sel], v.cplus, v.cminus, previous):
-        prob += x - cplus + cminus == float(prev), row("change_from_previous", c)
+    """x_m - previous_m = bands above - bands below (re-plans, minimal_change:
+    disruption against the earlier plan)."""
+    add_band_rows(prob, "change_from_previous", v.x, inputs.municipalities["previous"], v.change_dev, row)
 
 
 def add_shortfall_transfer(prob, v: ModelVars, inputs: ModelInputs) -> None:
@@ -318,9 +406,9 @@ def add_shortfall_transfer(prob, v: ModelVars, inputs: ModelInputs) -> None:
     given to the far municipalities' leftover room in any order
     (``optimiser.allocate.shortfall_flows`` reports the nearest first).
 
-    g_j = x_j - previous_j where j cannot fall below its previous request
-    (lower bound >= previous); where it can, c+_j (growth or more: the solver
-    may raise c+_j and c-_j together at 2 * change_from_previous per person)."""
+    g_j = x_j - previous_j: in a re-plan with a rising need no receiver falls
+    below its previous request (its lower bound), and a municipality that
+    declined receives nothing."""
     if v.u.empty:
         return
     m = inputs.municipalities
@@ -332,41 +420,78 @@ def add_shortfall_transfer(prob, v: ModelVars, inputs: ModelInputs) -> None:
     for origin, persons in inputs.shortfall.items():
         prob += pulp.lpSum(moved[origin]) + v.u[origin] == int(persons), row("shortfall_placed", origin)
     previous = m["previous"].fillna(0)
-    growth = {c: (v.x[c] - float(previous[c]) if m.at[c, "lower_bound"] >= previous[c] else v.cplus[c])
-              for c in v.cplus.index}
+    growth = {c: v.x[c] - float(previous[c]) for c in m.index}
     for receiver in sorted(received):
         prob += pulp.lpSum(received[receiver]) <= growth[receiver], row("shortfall_received", receiver)
-    pool = [c for c in v.cplus.index if c not in inputs.shortfall.index]
+    pool = [c for c in m.index[m["previous"].notna()] if c not in inputs.shortfall.index]
     within_pool = [var for (_, r), var in v.t.items() if r not in inputs.shortfall.index]
     prob += (pulp.lpSum(v.u) + pulp.lpSum(within_pool) <= pulp.lpSum(growth[c] for c in pool),
              row("shortfall_beyond_reach", "NO"))
 
 
-def set_objective(prob, v: ModelVars, inputs: ModelInputs) -> None:
-    """min deviation + extra-capacity penalty + recommendation penalty
-    + EM deviation + change and newly-asked penalties (re-plans) + tie-break."""
-    p = inputs.penalties
+def add_newly_asked_limit(prob, v: ModelVars, inputs: ModelInputs) -> None:
+    """sum of s_m over municipalities not asked before <= the limit (re-plans,
+    minimal_change: the fewest new municipalities that make the plan feasible)."""
+    if inputs.newly_asked_limit is None:
+        return
+    new = newly_askable(inputs)
+    prob += pulp.lpSum(v.s[new]) <= int(inputs.newly_asked_limit), row("newly_asked_limit", "NO")
+
+
+def newly_askable(inputs: ModelInputs) -> pd.Index:
+    """Municipalities not asked in the earlier plan that may be asked now and
+    need not be (nothing settled or decided there)."""
     m = inputs.municipalities
+    return m.index[(m["previous"] == 0) & m["eligible"] & (m["lower_bound"] == 0)]
+
+
+def set_objective(prob, v: ModelVars, inputs: ModelInputs) -> None:
+    """min banded deviations (target, recommendation, EM target, change against
+    the earlier plan) + extra-capacity penalty + cost beyond reach + tie-break
+    - a small preference per municipality asked."""
+    p = inputs.penalties
     n = len(v.x)
-    # Tie-break: distinct coefficients in [t, 2t) on x, by code order, so
-    # equal-cost optima resolve the same way every run and for any row order.
-    not_asked_before = v.cplus.index[m.loc[v.cplus.index, "previous"] == 0]
-    # position in code order, whatever the row order; the EM requests y get the
-    # same coefficients so their split is as determined as the totals'.
-    rank = pd.Series(v.x.index.argsort(kind="stable").argsort(), index=v.x.index)
+    # Tie-break: distinct coefficients in [t, 2t) per person on x, the
+    # municipality with the larger target first (then code order), so
+    # equal-cost optima resolve the same way every run, for any row order and
+    # any renumbering of municipalities with different targets; the EM
+    # requests y get the same coefficients so their split is as determined.
+    rank = tie_break_rank(inputs.municipalities["target"])
     terms = [(x, p.tie_break * (1 + i / n)) for i, x in zip(rank, v.x)]
     terms += [(y, p.tie_break * (1 + i / n)) for i, y in zip(rank[v.y.index], v.y)]
-    for variables, weight in (
-        (v.dplus, p.deviation_from_target), (v.dminus, p.deviation_from_target),
-        (v.e, p.extra_capacity),
-        (v.rplus, p.deviation_from_recommendation), (v.rminus, p.deviation_from_recommendation),
-        (v.fplus, p.deviation_from_target), (v.fminus, p.deviation_from_target),
-        (v.cplus, p.change_from_previous), (v.cminus, p.change_from_previous),
-        (v.s[not_asked_before], p.newly_asked),
-    ):
-        terms += [(var, weight) for var in variables]
+    terms += [(e, p.extra_capacity) for e in v.e]
+    terms += [(s, -p.ask_preference) for s in v.s]
+    m = inputs.municipalities
+    constant = 0.0
+    for bands, weight, reference, switch in (
+            (v.target_dev, p.deviation_from_target, m["target"], target_switches(v, inputs)),
+            (v.rec_dev, p.deviation_from_recommendation, m["recommended"],
+             switched(v.s[v.rec_dev.index], m["recommended"], m["min_request"])),
+            (v.em_dev, p.deviation_from_target, m["em_target"], switched(v.z, m["em_target"], inputs.em_minimum)),
+            (v.county_em_dev, p.deviation_from_target, None, pd.Series(dtype=object)),
+            (v.change_dev, p.change_from_previous, None, pd.Series(dtype=object))):
+        terms += band_terms(bands, p.bands, weight)
+        if len(switch):
+            # Where switched and not asked, the whole reference is the shortfall: off_k (1 - switch_k).
+            reference = reference.reindex(switch.index)
+            off = off_cost(reference, reference, p.bands, weight)
+            terms += [(switch[k], -float(c)) for k, c in off.items()]
+            constant += float(off.sum())
     terms += [(var, inputs.shortfall_outside_cost) for var in v.u]
+    terms += v.evenness
+    terms.append((v.one, constant))
     prob.setObjective(pulp.LpAffineExpression(terms))
+
+
+def tie_break_rank(target: pd.Series) -> pd.Series:
+    """0 for the largest target, then down; equal targets in code order."""
+    order = sorted(target.index, key=lambda c: (-float(target[c]), str(c)))
+    return pd.Series(range(len(order)), index=order).reindex(target.index)
+
+
+def newly_asked_objective(prob, v: ModelVars, inputs: ModelInputs) -> None:
+    """The first stage of a minimal_change re-plan: as few new municipalities as possible."""
+    prob.setObjective(pulp.LpAffineExpression([(s, 1.0) for s in v.s[newly_askable(inputs)]]))
 
 
 def requests(v: ModelVars) -> pd.Series:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from optimiser.bands import Bands
+
 # Criteria the engine knows.  ``population`` is the spread criterion (every
 # size of municipality is asked, less than proportionally to its size); the
 # others follow the ministry's list.  Planner-supplied criteria have no public
@@ -60,20 +62,37 @@ class SpreadConfig:
 
 @dataclass(frozen=True)
 class Penalties:
-    """Objective weights, per person unless stated."""
+    """Objective weights, per person unless stated.
+
+    Every deviation (from the criteria target, the county recommendation,
+    the EM target and, in a re-plan, the earlier request) is priced by
+    ``bands`` (``optimiser.bands``): the price of one more person rises with
+    the deviation's share of its reference, band by band, times the family's
+    weight below.
+    """
 
     deviation_from_target: float = 1.0
-    # Must exceed 2 * (deviation_from_target + deviation_from_recommendation):
-    # then no person is drawn from extra capacity while an asked municipality
-    # has base room left (moving that person changes the deviations by at most that).
-    extra_capacity: float = 4.0
+    # Must exceed 2 * the dearest band price * (deviation_from_target +
+    # deviation_from_recommendation): then no person is drawn from extra
+    # capacity while an asked municipality has base room left (moving that
+    # person changes the deviations by at most that).
+    extra_capacity: float = 13.0
     deviation_from_recommendation: float = 0.5
-    # Re-plans: per person changed against the earlier plan, and per
-    # municipality asked that was not asked before.
+    # Re-plans (policy minimal_change): per person changed against the earlier plan.
     change_from_previous: float = 0.2
-    newly_asked: float = 50.0
     # Tie-breaker: municipality i (of n, in code order) adds tie_break * (1 + i/n) per person.
     tie_break: float = 1e-4
+    # Subtracted per municipality asked: where asking and not asking cost the
+    # same, asking wins (settlement spread over every municipality).  Far
+    # below any deviation price; it also lets the LP relaxation ask the large
+    # municipalities outright, which shortens the solve.
+    ask_preference: float = 1e-3
+    # Per unit of spread (1 = 100 %) between the largest and the smallest
+    # relative deviation above, and below, the references, times the family's
+    # weight: within a band, where the band prices leave the solver
+    # indifferent, the deviations are made even (optimiser.bands.add_even_shares).
+    uneven_shares: float = 1.0
+    bands: Bands = field(default_factory=Bands)
 
 
 @dataclass(frozen=True)
@@ -140,6 +159,12 @@ class ReplanConfig:
     """
 
     base_plan: str
+    # "spread": the new need spread by the criteria over every eligible
+    # municipality, what each was asked, decided or settled as floors (IMDi's
+    # practice in March 2022).  "minimal_change": the earlier plan changed as
+    # little as possible, volunteered extra capacity first and new
+    # municipalities only when needed (fewest first, then the best plan).
+    policy: str = "minimal_change"
     status_file: str = "status.csv"
     # March 2022: every municipality may be asked, whatever the access rule.
     all_municipalities_eligible: bool = False

@@ -1,22 +1,30 @@
 """Mid-year re-plan and the need ladder.
 
-A re-plan starts from the parameters of a fresh plan at the new need and
-adds what has happened since the base plan (``adjust``):
+A re-plan starts from the parameters of a fresh plan at the new need (the
+criteria targets at that need) and adds what has happened since the base
+plan (``adjust``).  Under both policies:
 
 * never below what is settled: l_m >= settled_m;
-* not below the decision unless the need falls: l_m >= decision_m;
-* a municipality that decided less than asked takes at most its decision
-  (plus any extra it volunteers if the need grows), and its shortfall must
-  be placed elsewhere, preferably within the reasonable travel time
-  (``shortfall`` pairs, penalised per person beyond reach);
-* minimal disruption: a penalty per person changed against the base plan
-  and one per municipality asked that was not asked before, raised
-  (``only_when_needed``) above what moving all its persons elsewhere could
-  save, so base and volunteered extra capacity of those already asked are
-  used before a new municipality is asked, at the minimum size or more;
+* not below the decision unless the need falls: l_m >= decision_m, and a
+  municipality that decided plans on its decision as base capacity, beyond
+  it only from the extra it volunteers if the need grows;
 * a falling need is taken from the plan proportionally: the target becomes
-  previous_m * N_new / N_base, never below settled, keeping 0-or-minimum;
-  a decision is still the municipality's base capacity.
+  previous_m * N_new / N_base, never below settled, keeping 0-or-minimum.
+
+``replan.policy: spread`` (IMDi's practice in March 2022): the new need is
+spread by the criteria over every eligible municipality; what each was
+asked (if it has not decided), decided or settled is its floor; volunteered
+extra capacity is room like any other, and the criteria and the relative
+bands decide where the need goes.
+
+``replan.policy: minimal_change``: the earlier plan changes as little as
+possible.  Each person changed against it is priced (in bands of the
+earlier request); a municipality that decided less than asked gives back
+its shortfall, placed within the reasonable travel time where there is room
+(``shortfall`` pairs, a price per person beyond reach); volunteered extra
+capacity is used before any new municipality is asked, and new ones only
+as many as needed: a first solve finds the fewest (``fewest_newly_asked``),
+the second finds the best plan with no more than that many.
 
 The need ladder (``ladder``) solves an increasing list of needs with
 x(N_k) >= x(N_{k-1}): no municipality's request falls when the need rises
@@ -31,9 +39,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from optimiser.model import ModelInputs, build_model, capacity_upper, em_requests, requests
-from optimiser.plan import Penalties, ReplanConfig
-from optimiser.solve import InfeasiblePlan, solve
+from optimiser.diagnose import describe, diagnose
+from optimiser.model import ModelInputs, build_model, em_requests, newly_askable, newly_asked_objective, requests
+from optimiser.plan import ReplanConfig
+from optimiser.solve import InfeasiblePlan, SolveStatus, solve
 from optimiser.verify import verify, verify_ladder, violations_line
 
 
@@ -56,6 +65,9 @@ class ReplanContext:
     reasonable_minutes: float
 
 
+POLICIES = ("spread", "minimal_change")
+
+
 def adjust(inputs: ModelInputs, cfg: ReplanConfig, ctx: ReplanContext) -> ModelInputs:
     """The plan's parameters turned into a re-plan's (see module docstring)."""
     m = inputs.municipalities.copy()
@@ -65,6 +77,7 @@ def adjust(inputs: ModelInputs, cfg: ReplanConfig, ctx: ReplanContext) -> ModelI
     settled = status["settled"].fillna(0).astype(int)
     decision = status["decision"]
     falling = inputs.need < ctx.base_need
+    spread = cfg.policy == "spread"
 
     if cfg.all_municipalities_eligible:
         m["eligible"] = m["excluded_by"] != "ks_exclusion"
@@ -74,24 +87,27 @@ def adjust(inputs: ModelInputs, cfg: ReplanConfig, ctx: ReplanContext) -> ModelI
 
     decided = decision.notna()
     declined = decided & (decision < previous)
-    # Decided municipalities plan on their decision as base capacity, whichever
-    # way the need moves (beyond it only from extra capacity).
+    m["decision"] = decision.where(decided, m["decision"])
     m["base_capacity"] = decision.where(decided, m["base_capacity"]).astype(int)
-    if not falling:
-        m = with_lower_bound(m, np.maximum(settled, decision.fillna(0)).astype(int))
-        shortfall = (previous - decision)[declined & (decision >= settled)].astype(int)
-    else:
+    shortfall = pd.Series(dtype=int)
+    if falling:
         m = with_lower_bound(m, settled)
         m["target"] = previous * (inputs.need / ctx.base_need)
-        shortfall = pd.Series(dtype=int)
-    # Whoever must keep what is settled can always hold it.
+    else:
+        # A rising need lowers nobody: the floor is what was decided, or asked where nothing is decided yet.
+        asked = decision.where(decided, previous).fillna(0)
+        m = with_lower_bound(m, np.maximum(settled, asked).astype(int))
+        if not spread:
+            shortfall = (previous - decision)[declined & (decision >= settled)].astype(int)
+    # Whoever must keep what is settled (or asked) can always hold it.
     m["base_capacity"] = np.maximum(m["base_capacity"], m["lower_bound"])
     m["previous"] = previous.astype(float)
-    pairs = shortfall_pairs(shortfall, ctx.travel_minutes, ctx.reasonable_minutes)
-    return dataclasses.replace(inputs, name=inputs.name, municipalities=m,
-                               shortfall=shortfall[shortfall > 0], shortfall_pairs=pairs,
-                               shortfall_outside_cost=cfg.shortfall_outside_reach,
-                               penalties=only_when_needed(m, inputs.penalties, cfg.shortfall_outside_reach))
+    shortfall = shortfall[shortfall > 0]
+    penalties = dataclasses.replace(inputs.penalties, extra_capacity=0.0) if spread else inputs.penalties
+    return dataclasses.replace(inputs, municipalities=m, shortfall=shortfall,
+                               shortfall_pairs=shortfall_pairs(shortfall, ctx.travel_minutes, ctx.reasonable_minutes),
+                               shortfall_outside_cost=cfg.shortfall_outside_reach, penalties=penalties,
+                               price_change=not spread)
 
 
 def with_lower_bound(m: pd.DataFrame, low: pd.Series) -> pd.DataFrame:
@@ -102,28 +118,28 @@ def with_lower_bound(m: pd.DataFrame, low: pd.Series) -> pd.DataFrame:
     return m
 
 
-def only_when_needed(frame: pd.DataFrame, p: Penalties, outside_reach: float) -> Penalties:
-    """Penalties under which a municipality not asked before is asked only when needed.
-
-    Moving one person from such a municipality to room left (base or
-    volunteered extra) in one already asked changes the rest of the objective
-    by at most ``per_person``: target deviation at both ends for the request
-    and an EM request inside it, the extra-capacity and recommendation
-    penalties, the change at both ends, a declined quota rerouted beyond reach
-    and the tie-break.  Asking it must cost more than moving all it can take.
-    """
-    new = frame.index[frame["previous"] == 0]
-    most = int(capacity_upper(frame.loc[new]).max()) if len(new) else 0
-    per_person = (4 * p.deviation_from_target + p.extra_capacity + 2 * p.deviation_from_recommendation
-                  + 2 * p.change_from_previous + outside_reach + 4 * p.tie_break)
-    return dataclasses.replace(p, newly_asked=max(p.newly_asked, per_person * most + 1))
+def fewest_newly_asked(inputs: ModelInputs, solvers: list) -> ModelInputs:
+    """``inputs`` with ``newly_asked_limit`` set to the fewest municipalities not
+    asked before that a feasible plan needs (a minimal_change re-plan's first
+    solve); unchanged for other plans or when nobody new could be asked."""
+    if not inputs.price_change or not len(newly_askable(inputs)):
+        return inputs
+    prob, v = build_model(inputs)
+    newly_asked_objective(prob, v, inputs)
+    result = solve(prob, solvers)
+    if result.status is SolveStatus.INFEASIBLE:
+        raise InfeasiblePlan(inputs.name, describe(diagnose(inputs, solvers)))
+    if result.status is not SolveStatus.OPTIMAL:
+        raise InfeasiblePlan(inputs.name, f"the fewest new municipalities: {result.status.value}")
+    return dataclasses.replace(inputs, newly_asked_limit=int(round(result.objective)))
 
 
 def shortfall_pairs(shortfall: pd.Series, travel: pd.DataFrame, reasonable_minutes: float) -> pd.DataFrame:
-    """(origin, receiver) pairs within the reasonable travel time a declined quota may move along."""
+    """(origin, receiver) pairs within the reasonable travel time a declined quota may move along;
+    a municipality that declined part of its own number receives none of another's."""
     rows = []
     for origin in shortfall.index[shortfall > 0]:
-        minutes = travel.loc[origin].drop(origin)
+        minutes = travel.loc[origin].drop(shortfall.index[shortfall > 0])
         near = minutes[minutes <= reasonable_minutes]
         rows.append(pd.DataFrame({"origin": origin, "receiver": near.index, "minutes": near.to_numpy()}))
     if not rows:
@@ -131,22 +147,43 @@ def shortfall_pairs(shortfall: pd.Series, travel: pd.DataFrame, reasonable_minut
     return pd.concat(rows, ignore_index=True)
 
 
-REASONS = ("declined", "shortfall received", "newly asked", "extra capacity", "need fell", "need rose", "unchanged")
+# The parts a re-plan's change splits into (persons; they add up to request - previous).
+CHANGE_PARTS = ("declined", "newly_asked", "need_rose", "extra_capacity", "shortfall_received", "need_fell")
 
 
-def change_reasons(inputs: ModelInputs, request: pd.Series, received: pd.Series) -> pd.Series:
-    """One reason per municipality for its change against the base plan."""
+def change_parts(inputs: ModelInputs, request: pd.Series, received: pd.Series) -> pd.DataFrame:
+    """Each municipality's change against the earlier plan, split into its parts.
+
+    declined            decision - previous where it decided less (negative);
+    newly_asked         the whole request of a municipality not asked before;
+    extra_capacity      growth above the base capacity (volunteered extra);
+    shortfall_received  growth received of others' declined quotas within reach;
+    need_rose           the rest of the growth;
+    need_fell           a fall (a falling need).
+
+    ``reason`` names the parts that are not zero, joined by " + ", or "unchanged".
+    """
     m = inputs.municipalities
     previous = m["previous"].fillna(0)
-    change = request - previous
-    reason = pd.Series("unchanged", index=m.index)
-    reason[change > 0] = "need rose"
-    reason[(change > 0) & (request > m["base_capacity"])] = "extra capacity"
-    reason[(change > 0) & (previous == 0)] = "newly asked"
-    reason[received.reindex(m.index).fillna(0) > 0] = "shortfall received"
-    reason[change < 0] = "need fell"
-    reason[m.index.isin(inputs.shortfall.index)] = "declined"
-    return reason
+    request = request.reindex(m.index).fillna(0)
+    parts = pd.DataFrame(0, index=m.index, columns=list(CHANGE_PARTS), dtype=int)
+    new = previous == 0
+    parts["newly_asked"] = request.where(new, 0).astype(int)
+    decision = m["decision"] if "decision" in m else pd.Series(np.nan, index=m.index)
+    declined = m.index.isin(inputs.shortfall.index) | (decision.notna() & (decision < previous) & ~new)
+    parts["declined"] = (decision - previous).where(declined, 0).fillna(0).astype(int)
+    start = previous + parts["declined"]
+    growth = (request - start).where(~new, 0)
+    rise = growth.clip(lower=0)
+    parts["need_fell"] = growth.clip(upper=0).astype(int)
+    parts["extra_capacity"] = np.minimum(rise, (request - m["base_capacity"]).clip(lower=0)).astype(int)
+    left = rise - parts["extra_capacity"]
+    parts["shortfall_received"] = np.minimum(left, received.reindex(m.index).fillna(0)).astype(int)
+    parts["need_rose"] = (left - parts["shortfall_received"]).astype(int)
+    labels = [name.replace("_", " ") for name in CHANGE_PARTS]
+    parts["reason"] = [" + ".join(label for label, value in zip(labels, row) if value) or "unchanged"
+                       for row in parts[list(CHANGE_PARTS)].itertuples(index=False)]
+    return parts
 
 
 def ladder(make_inputs: Callable[[int], ModelInputs], needs: list[int], solvers: list,
@@ -160,6 +197,7 @@ def ladder(make_inputs: Callable[[int], ModelInputs], needs: list[int], solvers:
         inputs = make_inputs(need)
         if floor is not None:
             inputs = dataclasses.replace(inputs, municipalities=with_lower_bound(inputs.municipalities, floor))
+        inputs = fewest_newly_asked(inputs, solvers)
         prob, v = build_model(inputs)
         result = solve(prob, solvers)
         if not result.status.has_solution:

@@ -29,6 +29,7 @@ RULES = {rule.name: rule for rule in (
     Rule("minimum_size", True, "the minimum request", "minimum size"),
     Rule("capacity", True, "base + volunteered extra capacity", "extra capacity", capacity=True),
     Rule("base_capacity", True, "base capacity", "base capacity", capacity=True),
+    Rule("extra_capacity", True, "volunteered extra capacity", capacity=True),
     Rule("ks_cap", True, "the KS cap", "KS cap", capacity=True),
     Rule("complex_health", True, "capacity for complex health needs", "complex-health capacity", capacity=True),
     Rule("lower_bound", True, "already settled or decided", "settled or decided"),
@@ -43,10 +44,14 @@ RULES = {rule.name: rule for rule in (
     Rule("shortfall_placed", True, "a declined quota must be placed"),
     Rule("shortfall_received", True, "what a municipality receives of a declined quota within reach"),
     Rule("shortfall_beyond_reach", True, "room for declined quotas beyond reach"),
+    Rule("newly_asked_limit", True, "the fewest municipalities not asked before"),
     Rule("target_deviation", False, "deviation from the criteria target"),
     Rule("recommendation_deviation", False, "deviation from the county recommendation"),
     Rule("em_target_deviation", False, "deviation from the EM target"),
+    Rule("county_em_deviation", False, "deviation of a county's EM requests from its EM target"),
     Rule("change_from_previous", False, "change against the earlier plan"),
+    Rule("band_width", False, "a band of a deviation, open only when the municipality is asked"),
+    Rule("even_share", False, "how uneven the relative deviations of a family are"),
 )}
 
 SOFT = tuple(name for name, rule in RULES.items() if not rule.hard)

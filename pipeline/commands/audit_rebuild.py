@@ -24,6 +24,7 @@ import pandas as pd
 from optimiser import network
 from optimiser.allocate import plan_inputs
 from optimiser.criteria import Targets
+from optimiser.fairness import fairness
 from optimiser.model import ModelInputs, build_model
 from pipeline.errors import InputError
 from pipeline.inputs.source import Source
@@ -88,6 +89,11 @@ def check_rebuild(audit, folder: Path, manifest: dict, stored) -> Rebuilt | None
                                       f"give {int(m)}" for c, m in minimum.items()
                                       if int(stored.county_minimum.get(c, -1)) != int(m)])
     report("model.mps", _model_differences(folder / "model.mps", rebuilt.model_inputs))
+    if stored is not None:
+        allocation = read_allocation(Source.read(folder / "allocation.csv")).reset_index()
+        again = fairness(allocation, rebuilt.model_inputs.municipalities["min_request"])
+        report("manifest.json fairness", [] if manifest.get("fairness") == again else
+               [f"fairness {manifest.get('fairness')} but allocation.csv gives {again}"])
     return rebuilt
 
 

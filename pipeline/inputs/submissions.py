@@ -71,14 +71,16 @@ class KsFile:
 def read_submissions(plan: Plan, municipalities: pd.DataFrame, files: FileSet, own: Path,
                      base: Path | None = None) -> Submissions:
     """The plan's submissions from ``own`` (``data/inputs/<plan>/``).  A re-plan
-    reads its own files where it has them and the base plan's (``base``) for the rest."""
+    reads its own files where it has them and the base plan's (``base``) for KS
+    and the municipal answers; county recommendations are numbers for a plan's
+    own need, so a re-plan uses only its own."""
     def pick(name: str) -> Path:
         mine = own / name
         if base is None or files.has(mine) or files.under(mine):
             return mine
         return base / name
 
-    recs, recs_illustrative = _read_counties(plan, files.under(pick("counties"), ".csv"), municipalities)
+    recs, recs_illustrative = _read_counties(plan, files.under(own / "counties", ".csv"), municipalities)
     ks_path = pick("ks.yaml")
     ks, ks_illustrative = _read_ks(plan, files.get(str(ks_path)), municipalities.index)
     answers, answers_illustrative = _read_answers(plan, files.get(str(pick("answers.csv"))), municipalities.index)

@@ -199,7 +199,10 @@ def _check_penalties(plan: Plan, bad) -> None:
             bad(f"penalties.{field.name}", f"must be >= 0, got {value:g}")
         if isinstance(value, Bands) and (problem := value.check()):
             bad(f"penalties.{field.name}", problem)
-    if pen.extra_capacity <= 2 * (pen.deviation_from_target + pen.deviation_from_recommendation):
-        bad("penalties.extra_capacity", f"must exceed 2 * (deviation_from_target + deviation_from_recommendation) "
-            f"= {2 * (pen.deviation_from_target + pen.deviation_from_recommendation):g}, or extra capacity may be "
-            "used while base capacity is left")
+    top = max(pen.bands.prices) if pen.bands.prices else 1.0
+    floor = 2 * top * (pen.deviation_from_target + pen.deviation_from_recommendation)
+    if pen.extra_capacity <= floor:
+        bad("penalties.extra_capacity", f"must exceed 2 * the dearest band price * (deviation_from_target + "
+            f"deviation_from_recommendation) = {floor:g}, or extra capacity may be used while base capacity is left")
+    if plan.replan is not None and plan.replan.policy not in ("spread", "minimal_change"):
+        bad("replan.policy", f"unknown policy {plan.replan.policy!r}; use spread or minimal_change")

@@ -10,6 +10,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
+from optimiser.fairness import fairness
 from pipeline.plans.load import plan_to_dict
 from pipeline.plans.resolve import ROOT, ResolvedPlan
 from pipeline.publish.files import listing, sha256_file, write_json
@@ -68,6 +69,7 @@ def build_manifest(resolved: ResolvedPlan, solution: Solution, inputs: dict[str,
         "gap": result.gap,
         "timings": solution.timings,
         "criteria": {"used": list(targets.used), "lacked": list(targets.lacked), "unused": list(targets.unused)},
+        "fairness": fairness(solution.allocation, solution.inputs.municipalities["min_request"]),
         "need": int(plan.need_persons),
         "submissions": solution.submissions,
         "base_plan": resolved.base.name if resolved.base else None,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from optimiser.fairness import fairness_line
 from pipeline.publish.solution import read_run_allocation
 from pipeline.publish.tables import change_table, county_table, format_change_table, format_county_table
 
@@ -23,6 +24,8 @@ def run_summary(folder: Path) -> str:
             lines.append(f"declined quotas: {int(flows['persons'].sum())} persons moved, "
                          f"{int(flows.loc[flows['within_reach'], 'persons'].sum())} of them within the reasonable "
                          "travel time (shortfalls.csv)")
+    if manifest.get("fairness"):
+        lines += ["", fairness_line(manifest["fairness"])]
     crit = manifest["criteria"]
     lines += ["", f"solver {manifest['solver']['name']} {manifest['solver']['version']}: {manifest['status']}, "
                   f"objective {manifest['objective']:.3f}, gap {manifest['gap']}",

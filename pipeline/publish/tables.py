@@ -12,6 +12,8 @@ def county_table(allocation: pd.DataFrame) -> pd.DataFrame:
     the unaccompanied-minor requests; in a re-plan the previous requests and
     the change."""
     has_rec = allocation["recommended"].notna() if "recommended" in allocation else None
+    if has_rec is not None and not has_rec.any():
+        has_rec = None  # no county recommended anything (a re-plan without its own recommendations)
     a = allocation.assign(asked=allocation["request"] > 0)
     if has_rec is not None:
         a = a.assign(rec=a["recommended"].fillna(0).astype(int), req_rec=a["request"].where(has_rec, 0))
@@ -57,14 +59,19 @@ def format_county_table(table: pd.DataFrame) -> str:
 
 
 def change_table(allocation: pd.DataFrame) -> pd.DataFrame:
-    """Re-plans: municipalities and persons changed, grouped by reason."""
-    g = allocation.groupby("change_reason", sort=True)
-    return pd.DataFrame({"municipalities": g.size(), "persons_changed": g["change"].sum(),
-                         "previous": g["previous"].sum(), "request": g["request"].sum()}).reset_index()
+    """Re-plans: the change against the earlier plan split into its parts
+    (``optimiser.reallocate.CHANGE_PARTS``): per part, the municipalities it
+    touches and the persons; a last row for the whole change."""
+    parts = [c.removeprefix("change_") for c in allocation.columns
+             if c.startswith("change_") and c != "change_reason"]
+    rows = [{"part": part.replace("_", " "), "municipalities": int((allocation[f"change_{part}"] != 0).sum()),
+             "persons": int(allocation[f"change_{part}"].sum())} for part in parts]
+    rows.append({"part": "change", "municipalities": int((allocation["change"] != 0).sum()),
+                 "persons": int(allocation["change"].sum())})
+    return pd.DataFrame(rows)
 
 
 def format_change_table(table: pd.DataFrame) -> str:
-    lines = [f"{'reason':<20} {'municipalities':>14} {'previous':>9} {'request':>9} {'change':>8}"]
-    lines += [f"{r.change_reason:<20} {r.municipalities:>14} {r.previous:>9} {r.request:>9} {r.persons_changed:>+8}"
-              for r in table.itertuples()]
+    lines = [f"{'part of the change':<20} {'municipalities':>14} {'persons':>9}"]
+    lines += [f"{r.part:<20} {r.municipalities:>14} {r.persons:>+9}" for r in table.itertuples()]
     return "\n".join(lines)

@@ -2,9 +2,11 @@
 inputs' numbers, names the limits that bound, and the marginal value of one
 more place is what one more place is worth, derived by hand.
 
-Objective reminder (default penalties): |x - target| per person, plus the
-tie-break 1e-4 * (1 + i/n) per person at the i-th of n municipalities in code
-order; so moving one person from 0002 to 0001 of two saves 0.5e-4.
+Objective reminder (default penalties): each person of deviation from the
+target is priced by its band of the target (the first 10 % at 1, 10-25 % at
+1.5, 25-50 % at 2.5, beyond 50 % at 4), plus the tie-break 1e-4 * (1 + i/n)
+per person at the i-th of n municipalities, the largest target first (equal
+targets in code order).
 """
 from __future__ import annotations
 
@@ -107,17 +109,18 @@ def test_markdown_has_one_sentence_per_municipality():
 # --------------------------------------------------------------------------- binding limits
 
 def test_capacity_bound_with_positive_marginal_value():
-    # 0001: target 50, 30 places; 0002: target 50, room.  With c places at 0001
-    # the objective is (50 - c) + (50 - c) + 1e-4 c + 1.5e-4 (100 - c): one more
-    # place lowers it by 2 + 0.5e-4 = 2.00005.
+    # 0001: target 50, 30 places; 0002: target 50, room: 30 and 70, each 20 (40 %)
+    # from the target, whose 20th person is in the 25-50 % band (price 2.5).  One
+    # more place at 0001 takes one person off both deviations (2.5 + 2.5) and moves
+    # it from 0002 (tie-break 1.5e-4) to 0001 (1e-4): 5.00005.
     frame = explained({"population": [50.0, 50.0]}, base_capacity=[30, 100])
     assert frame["request"].tolist() == [30, 70]
     assert frame.at["0001", "binding"] == "base capacity"
-    assert frame.at["0001", "capacity_marginal_value"] == pytest.approx(2.00005, abs=1e-6)
+    assert frame.at["0001", "capacity_marginal_value"] == pytest.approx(5.00005, abs=1e-6)
     assert frame.at["0002", "capacity_marginal_value"] == 0
     text = sentence(frame, "0001")
     assert "bound by: base capacity" in text
-    assert number_after(text, "one more place of capacity would improve the plan by") == 2.00
+    assert number_after(text, "one more place of capacity would improve the plan by") == 5.00
 
 
 def test_capacity_bound_at_target_gains_nothing_from_one_more_place():
@@ -131,13 +134,15 @@ def test_capacity_bound_at_target_gains_nothing_from_one_more_place():
 
 
 def test_ks_cap_bound_with_its_marginal_value():
-    # KS caps 0002 at 25 (target 40); 0001 (target 60) takes 75.  One more place
-    # at 0002: deviation 15 + 15 -> 14 + 14, tie-break +0.5e-4: 1.99995.
+    # KS caps 0002 at 25 (target 40); 0001 (target 60) takes 75.  0002's 15th person
+    # short (37.5 % of 40) is priced 2.5, 0001's 15th person over (25 % of 60) 1.5.
+    # One more place at 0002 saves both, and moves a person from 0001 (the larger
+    # target, tie-break 1e-4) to 0002 (1.5e-4): 4 - 0.5e-4 = 3.99995.
     frame = explained({"population": [60.0, 40.0]}, cap=[NAN, 25])
     assert frame["request"].tolist() == [75, 25]
     assert frame.at["0002", "binding"] == "KS cap"
-    assert frame.at["0002", "capacity_marginal_value"] == pytest.approx(1.99995, abs=1e-6)
-    assert number_after(sentence(frame, "0002"), "would improve the plan by") == 2.00
+    assert frame.at["0002", "capacity_marginal_value"] == pytest.approx(3.99995, abs=1e-6)
+    assert number_after(sentence(frame, "0002"), "would improve the plan by") == 4.00
 
 
 def test_extra_capacity_bound():
@@ -201,10 +206,10 @@ def test_marginal_values_use_no_deprecated_constraint_mapping():
 
 def test_marginal_values_through_cbc_equal_those_through_highs():
     # HiGHS re-runs its kept model with a raised row bound; CBC re-solves the
-    # problem through PuLP.  Both must give the hand-derived 2.00005 (see above)
-    # and the KS cap's 1.99995.
-    for columns, code, value in (({"base_capacity": [30, 100]}, "0001", 2.00005),
-                                 ({"cap": [NAN, 25.0]}, "0002", 1.99995)):
+    # problem through PuLP.  Both must give the hand-derived 5.00005 (see above)
+    # and the KS cap's 3.99995.
+    for columns, code, value in (({"base_capacity": [30, 100]}, "0001", 5.00005),
+                                 ({"cap": [NAN, 25.0]}, "0002", 3.99995)):
         target = [50.0, 50.0] if "base_capacity" in columns else [60.0, 40.0]
         inputs = make_inputs(target, **columns)
         request, _ = solve_quietly(inputs)

@@ -231,14 +231,18 @@ def test_locks_request_equals_locked_recommendation():
 
 
 def test_recommendation_pulls_towards_recommended_number():
-    # Equal targets, A's county recommends 70: each person moved towards it saves 0.5
-    # and costs 2 * 1 in target deviation, so the soft penalty alone does not move A...
+    # Equal targets 50, A's county recommends 70.  The first person moved towards it
+    # saves 0.5 * 2.5 (A is 20 short of 70, in the 25-50 % band) and costs 1 + 1 in
+    # target deviation at A and B, so the soft penalty alone does not move A...
     x = solved(make_inputs([50, 50], recommended=[70, float("nan")]))
     assert x.tolist() == [50, 50]
-    # ...but with a recommendation weight of 3 > 2 it moves A all the way.
-    heavy = Penalties(deviation_from_recommendation=3.0)
+    # ...but with a recommendation weight of 3 it does, while a person saves more than
+    # it costs: the 13th saves 3 * 1.5 (A 8 -> 7 short of 70, the 10-25 % band) against
+    # 2 * (0.5 * 1.5 + 0.5 * 2.5) = 4 (12 -> 13 from both targets crosses 12.5, a quarter
+    # of 50); the 14th would save 3 * 1 against 2 * 2.5.
+    heavy = Penalties(deviation_from_recommendation=3.0, extra_capacity=40.0)
     x = solved(make_inputs([50, 50], recommended=[70, float("nan")], penalties=heavy))
-    assert x.tolist() == [70, 30]
+    assert x.tolist() == [63, 37]
 
 
 def test_tie_break_same_input_gives_the_same_split():
@@ -307,15 +311,24 @@ def test_structure_row_count_per_family():
         "eligibility": 1,             # 0004
         "minimum_size": 3,            # min_request > 0
         "capacity": 4,
-        "base_capacity": 4,           # x - e <= base, one per municipality
+        "base_capacity": 4,           # x - e <= base * s, one per municipality
+        "extra_capacity": 3,          # e <= extra * s where there is extra
         "lower_bound": 1,
         "lock": 1,
         "county_spread": 1,           # only county 01 has a positive minimum
         "target_deviation": 4,
         "recommendation_deviation": 2,
+        # Switched where the reference is below 3 minimum requests: targets 10 and 20
+        # (minimum 10) and 0002's recommendation 25; 3 bounded bands on each side.
+        "band_width": 3 * 2 * 3,
+        # How even the shares of the recommendations are: below for both, above only for
+        # 0003's 30 (not small next to its minimum 0); a largest and a smallest row each.
+        "even_share": (2 + 1) * 2,
     })
-    assert len(v.rplus) == 2 and v.k is None
-    assert len(prob.variables()) == 4 * 5 + 2 * 2  # x, s, e, d+, d- per municipality; r+, r- per recommendation
+    assert len(v.rec_dev.index) == 2 and v.k is None
+    # x, s, e and 4 bands on each side per municipality and per recommendation; the largest and
+    # smallest share above and below; the objective's constant.
+    assert len(prob.variables()) == 4 * (3 + 8) + 2 * 8 + 4 + 1
 
 
 def test_structure_granularity_adds_one_row_and_variable_per_municipality():

@@ -149,7 +149,8 @@ def scenarios(draw, direction: str):
         settled.append(s)
         decision.append(d)
         extra.append(v)
-        low = s if direction != "rise" else max(s, d or 0)
+        # A rising need lowers nobody: the floor is the decision, or the base request where none is made.
+        low = s if direction != "rise" else max(s, p if d is None else d)
         base = default_base(pop) if d is None else d
         lower.append(low)
         upper.append(max(base, low) + (default_extra(pop) if v is None else v))
@@ -185,6 +186,7 @@ def test_rising_need_sum_is_new_need_and_nothing_below_settled_or_decision(case)
     assert (x >= status["settled"]).all()
     decided = status["decision"].notna()
     assert (x[decided] >= status.loc[decided, "decision"]).all()
+    assert (x[~decided] >= case["previous"][~decided]).all()
     assert (x <= case["upper"]).all()
     # The allocation reports the change against the base plan.
     table = result.allocation.set_index("kommunenummer")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -117,8 +118,10 @@ def test_complex_health_cap_is_capacity_over_share():
 
 def test_em_quota_is_total_less_bufetat_and_targets_only_capable():
     # EM need 14 - 4 = 10.  0001 has no EM capacity: its EM recommendation is
-    # ignored.  0003's recommendation (4) is its EM target; 0002, without one,
-    # gets the need spread over the capable by target: 10 * 30 / (30 + 60).
+    # ignored.  0003 weighs its recommendation, 4; 0002, without one, weighs its
+    # share of the need by target, 10 * 30 / (30 + 60) = 10/3.  The EM targets
+    # spread the need in proportion to these weights, so they add up to it:
+    # 10 * (10/3) / (10/3 + 4) = 50/11 and 10 * 4 / (10/3 + 4) = 60/11.
     answers = {"0001": (30, 0, NAN, 0), "0002": (90, 0, NAN, 5), "0003": (180, 0, NAN, 5)}
     sub = submissions(answers=answers, recommended_em={"0001": 3, "0003": 4})
     inputs = parameters(sub, unaccompanied_minors=UnaccompaniedMinors(total_persons=14, placed_by_bufetat_persons=4,
@@ -126,7 +129,8 @@ def test_em_quota_is_total_less_bufetat_and_targets_only_capable():
     assert (inputs.em_need, inputs.em_minimum) == (10, 2)
     m = inputs.municipalities
     assert m["em_capacity"].tolist() == [0, 5, 5]
-    assert m["em_target"].round(6).tolist() == [0.0, round(10 / 3, 6), 4.0]
+    assert m["em_target"].round(6).tolist() == [0.0, round(50 / 11, 6), round(60 / 11, 6)]
+    assert m["em_target"].sum() == pytest.approx(10)
 
 
 def test_2022_em_quota_is_111():

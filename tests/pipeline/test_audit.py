@@ -191,17 +191,21 @@ def test_audit_tampered_model_file_fails(run_copy, capsys):
 
 
 def test_audit_tampered_model_objective_fails(run_copy, capsys):
-    """Doubling one objective coefficient changes the optimum the model file gives."""
+    """Raising the price of a band Oslo uses changes the optimum the model file gives."""
+    _, header, fields = allocation_line(run_copy, "0301")
+    request, target = int(fields[header.index("request")]), float(fields[header.index("target")])
+    assert request != target
+    band = "du0_0301" if request < target else "do0_0301"  # the first band below or above the target
     path = run_copy / "model.mps"
     lines = path.read_text().splitlines(keepends=True)
-    i = next(i for i, line in enumerate(lines) if line.split()[:2] == ["dminus_0301", "OBJ"]
-             or line.split()[:2] == ["dplus_0301", "OBJ"])
+    i = next(i for i, line in enumerate(lines) if line.split()[:2] == [band, "OBJ"])
     coefficient = float(lines[i].split()[2])
     lines[i] = lines[i].replace(f"{coefficient:.12e}", f"{coefficient * 100:.12e}")
     path.write_text("".join(lines))
     status, out, _ = audit(run_copy, capsys)
     assert status == 1
     assert any(line.startswith("audit: FAIL objective: manifest.json records ") for line in failures(out))
+    assert any(line.startswith("audit: FAIL model.mps: line ") for line in failures(out))
 
 
 def test_audit_stored_verify_report_must_pass(run_copy, capsys):

@@ -1,9 +1,11 @@
 """``python -m pipeline reallocate`` and ``ladder`` on the real data, and bad re-plan input.
 
 The expensive runs are shared by the module: the March 2022 re-plan
-(5,500 -> 35,000, ``config/2022-03.yaml``) into a temporary out dir, which
-runs the base plan 2022 first (``Solve`` requires its ``Publish``), then a
-short ladder of plan 2022 into the same out dir (its solve is cached there).
+(5,500 -> 35,000, ``config/2022-03.yaml``, policy ``spread``) into a
+temporary out dir, which runs the base plan 2022 first (``Solve`` requires
+its ``Publish``); the same re-plan under ``minimal_change`` from a copy of
+the config; then a short ladder of plan 2022 into the same out dir (its
+solve is cached there).
 Every expectation is read from the input files and the base plan's
 ``allocation.csv`` with the ``csv`` module, not from the engine.
 
@@ -35,7 +37,7 @@ MUNICIPALITIES = 356
 MINIMUM = 10
 REACH = 90.0  # network.reasonable_travel_minutes of both plans
 STATUS = Path("data/inputs/2022-03/status.csv")
-REASONS = {"declined", "shortfall received", "newly asked", "extra capacity", "need fell", "need rose", "unchanged"}
+PARTS = ("declined", "newly_asked", "need_rose", "extra_capacity", "shortfall_received", "need_fell")
 LADDER = ("5000", "6000", "500")
 
 
@@ -78,6 +80,27 @@ def replan(real) -> dict:
             "base": by_code(real / BASE / "allocation.csv"), "status": by_code(STATUS)}
 
 
+@pytest.fixture(scope="module")
+def minimal(real, tmp_path_factory) -> dict:
+    """The same re-plan under ``replan.policy: minimal_change`` (its base run copied in)."""
+    root = tmp_path_factory.mktemp("minimal")
+    shutil.copytree("config", root / "config")
+    write_config(root / "config", lambda raw: raw["replan"].update(policy="minimal_change"), plan=PLAN)
+    shutil.copytree(real, root / "out")
+    status, err = cli("reallocate", "--plan", PLAN, "--config-dir", str(root / "config"), "--out", str(root / "out"))
+    assert status == 0, err
+    folder = root / "out" / PLAN
+    return {"folder": folder, "allocation": by_code(folder / "allocation.csv"),
+            "base": by_code(real / BASE / "allocation.csv"), "status": by_code(STATUS)}
+
+
+def test_spread_asks_every_eligible_municipality(replan):
+    allocation = replan["allocation"]
+    # 2022-03 makes every municipality eligible and KS excludes none: all 356 are asked.
+    assert all(int(row["request"]) > 0 for row in allocation.values())
+    assert all(row["eligible"] == "True" for row in allocation.values())
+
+
 def test_replan_has_every_municipality_and_whole_requests_summing_to_the_new_need(replan):
     allocation = replan["allocation"]
     assert len(allocation) == MUNICIPALITIES
@@ -99,27 +122,39 @@ def test_replan_never_below_the_base_plan_what_is_settled_or_what_is_decided(rep
             assert request >= int(status[code]["decision"]), code
 
 
-def test_replan_reports_each_change_and_its_reason(replan):
-    allocation = replan["allocation"]
+@pytest.mark.parametrize("policy", ["replan", "minimal"])
+def test_replan_change_parts_add_up_and_name_the_reason(policy, request):
+    run = request.getfixturevalue(policy)
+    allocation, status = run["allocation"], run["status"]
+    totals = dict.fromkeys(PARTS, 0)
     for code, row in allocation.items():
         change = int(row["request"]) - int(row["previous"])
-        assert int(row["change"]) == change, code
-        assert row["change_reason"] in REASONS, code
-        assert (row["change_reason"] == "unchanged") == (change == 0 and row["change_reason"] != "declined"), code
-    # changes.csv: per reason, the municipalities and persons the allocation shows.
-    expected = {}
-    for row in allocation.values():
-        counts = expected.setdefault(row["change_reason"], [0, 0, 0])
-        counts[0] += 1
-        counts[1] += int(row["previous"])
-        counts[2] += int(row["request"])
-    table = {row["change_reason"]: [int(row["municipalities"]), int(row["previous"]), int(row["request"])]
-             for row in rows(replan["folder"] / "changes.csv")}
-    assert table == expected
+        parts = {part: int(row[f"change_{part}"]) for part in PARTS}
+        assert int(row["change"]) == change == sum(parts.values()), code
+        named = [part.replace("_", " ") for part in PARTS if parts[part]]
+        assert row["change_reason"] == (" + ".join(named) or "unchanged"), code
+        decision = status[code]["decision"]
+        if decision and int(decision) < int(row["previous"]):
+            # Declined part of its number: the decline is a part of its own, whatever came after.
+            assert parts["declined"] == int(decision) - int(row["previous"]), code
+        for part in PARTS:
+            totals[part] += parts[part]
+    table = {row["part"].replace(" ", "_"): (int(row["municipalities"]), int(row["persons"]))
+             for row in rows(run["folder"] / "changes.csv")}
+    assert {part: table[part][1] for part in PARTS} == totals
+    assert table["change"][1] == NEED - BASE_NEED
 
 
-def test_replan_asks_no_new_municipality_while_those_decided_have_room(replan):
-    allocation, status = replan["allocation"], replan["status"]
+def test_a_municipality_that_declined_and_then_grew_carries_both_parts(replan):
+    grew = [row for code, row in replan["allocation"].items() if int(row["change_declined"]) < 0
+            and int(row["change"]) > 0]
+    assert grew, "in March 2022 the need rose sevenfold: those who declined in autumn are asked for more"
+    for row in grew:
+        assert row["change_reason"].startswith("declined + ")
+
+
+def test_minimal_change_asks_no_new_municipality_while_those_decided_have_room(minimal):
+    allocation, status = minimal["allocation"], minimal["status"]
     # A decided municipality takes at most its decision and the extra it volunteers.
     decided = {code: int(row["decision"]) + int(row["extra_capacity"]) for code, row in status.items() if row["decision"]}
     for code, most in decided.items():
@@ -133,17 +168,17 @@ def test_replan_asks_no_new_municipality_while_those_decided_have_room(replan):
     assert {code: n for code, n in newly.items() if n <= room or n < exceptions.get(code, MINIMUM)} == {}
 
 
-def test_replan_moves_each_declined_quota_within_reach(replan):
-    base, status = replan["base"], replan["status"]
+def test_minimal_change_moves_each_declined_quota_within_reach(minimal):
+    base, status = minimal["base"], minimal["status"]
     declined = {code: int(base[code]["request"]) - int(row["decision"]) for code, row in status.items()
                 if row["decision"] and int(row["decision"]) < int(base[code]["request"])}
     assert declined  # the shipped status file has declines
-    flows = rows(replan["folder"] / "shortfalls.csv")
+    flows = rows(minimal["folder"] / "shortfalls.csv")
     moved = {}
     for flow in flows:
         moved[flow["origin"]] = moved.get(flow["origin"], 0) + int(flow["persons"])
         assert flow["within_reach"] == "True" and float(flow["minutes"]) <= REACH, flow
-        assert flow["receiver"] in replan["allocation"] and flow["receiver"] != flow["origin"]
+        assert flow["receiver"] in minimal["allocation"] and flow["receiver"] != flow["origin"]
     assert moved == declined
 
 

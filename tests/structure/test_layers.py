@@ -84,7 +84,7 @@ def test_every_family_the_model_builds_is_registered():
                          locked=[False, True, False], cap=[20, float("nan"), float("nan")],
                          health_cap=[30, 30, 30], lower_bound=[5, 0, 0], em_capacity=[2, 2, 0],
                          em_target=[1.0, 1.0, 0.0], previous=[10.0, 10.0, 0.0], em_need=2, em_minimum=1,
-                         county_minimum={"01": 5})
+                         county_minimum={"01": 5}, price_change=True)
     prob, _ = model.build_model(inputs)
     built = {rules.family(con.name) for con in prob.constraints()}
     assert built <= set(rules.RULES), built - set(rules.RULES)
