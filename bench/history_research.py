@@ -54,7 +54,7 @@ from optimiser import calibrate, history  # noqa: E402
 from optimiser.plan import SolverConfig  # noqa: E402
 from pipeline.solvers import make_solvers  # noqa: E402
 
-DATA = Path("/work/shared/data")
+DATA = ROOT / "data"
 HISTORY_FILE = "imdi_anmodning_vedtak_bosatt_2014_2023_uten_2022.csv"
 REQUESTS_2024_FILE = "imdi_anmodning_vedtak_2024.csv"
 POPULATION_FILES = ("population_kommune_2014_2019.csv", "population_kommune_2020_2023.csv")
