@@ -272,7 +272,19 @@ def main() -> None:
     scored = main_table[main_table["year"].isin([str(y) for y in years])].copy()
     scored["model"] = scored["model"].where(scored["kind"] == "engine", scored["kind"])
     means = scored.groupby("model", sort=False)[["wape", "spearman", "wape_rounded", "spearman_rounded"]].mean()
-    print(means.to_string(float_format=lambda v: f"{v:.3f}"))
+    print(means.to_string(float_format=lambda v: f"{v:.4f}"))
+
+    print("\n## Targets: mean WAPE <= 0.20, mean Spearman >= 0.92, below both baselines every year\n")
+    by = scored.pivot(index="year", columns="model", values=["wape", "wape_rounded"])
+    for variant in variants:
+        margin = pd.DataFrame({
+            f"{col} {variant}": by[(col, variant)] for col in ("wape", "wape_rounded")})
+        for col in ("wape", "wape_rounded"):
+            margin[f"{col} minus best baseline"] = by[(col, variant)] - by[col][["baseline a", "baseline b"]].min(axis=1)
+        print(f"{variant}:")
+        print(margin.reset_index().to_string(index=False, formatters={
+            c: (lambda v: f"{v:+.3f}") if "minus" in c else (lambda v: f"{v:.3f}") for c in margin.columns}))
+        print()
 
     for variant in variants:
         engine = scored[scored["model"] == variant].set_index("year")
@@ -290,7 +302,7 @@ def main() -> None:
         windowed = table[(table["model"] == RECOMMENDED) & table["year"].isin([str(y) for y in years])]
         print(fmt(windowed.pivot(index="year", columns="window", values="wape_rounded").reset_index()))
         print(windowed.groupby("window")[["wape", "spearman", "wape_rounded", "spearman_rounded"]].mean()
-              .to_string(float_format=lambda v: f"{v:.3f}"))
+              .to_string(float_format=lambda v: f"{v:.4f}"))
 
     print("\n## Fitted parameters (years before Y)\n")
     for r in results:
