@@ -47,7 +47,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from optimiser import calibrate, history  # noqa: E402
@@ -133,10 +132,6 @@ def year_inputs(year: int, need: float, frames, shares, indicators) -> calibrate
     return calibrate.YearInputs(year=year, population=hc.population, indicators=ind,
                                 shares=hc.shares[list(shares)] if shares else None,
                                 growth=need / hc.last_need)
-
-
-def training_years(year: int, requests) -> list[int]:
-    return [t for t in sorted(requests) if FIRST_TRAINING_YEAR <= t < year and t != EXAM_YEAR]
 
 
 # --- one backtest year ----------------------------------------------------------
