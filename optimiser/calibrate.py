@@ -32,11 +32,24 @@ held-out municipality m is then predicted with the training normalisation,
 unit of criterion learnt on the training set, applied to m's own inputs.
 Its own request never enters its prediction.
 
+Several years at once (``fit_years``): one exponent and weight vector for
+a pool of training years, each with its own criteria (built only from what
+existed before that year), fit set and national total; the LP minimises the
+mean of the years' WAPE.  History may enter as *shares*, distributions used
+as they are (last year's request share), beside the per-capita indicators
+that the formula multiplies by p^a.  When a year's need grows by the factor
+g over the year before, a share criterion keeps g^(-damping) of its weight
+and the rest goes to the population criterion; the damping is chosen on a
+grid like the exponent.  ``predict_year`` applies a fit to a new year and
+``round_to_practice`` turns a prediction into whole requests with the
+year's minimum and granularity, a stand-in for the MILP's rounding rules.
+
 Nothing here reads files: the caller passes frames and PuLP solver objects.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,13 +109,23 @@ def criterion_rates(population: pd.Series, indicator_frame: pd.DataFrame, expone
 
 def fit_weights(rates: pd.DataFrame, real: pd.Series, solvers: list) -> tuple[dict[str, float], float]:
     """Least-absolute-deviation weights on the simplex for fixed rates; (weights, WAPE)."""
+    weights, objective = lad_weights(rates, real, pd.Series(1.0, index=real.index), solvers)
+    return weights, objective / float(real.sum())
+
+
+def lad_weights(rates: pd.DataFrame, real: pd.Series, cost: pd.Series, solvers: list) -> tuple[dict[str, float], float]:
+    """min sum_i cost_i |sum_k w_k rates_ik - real_i|, w >= 0, sum_k w_k = 1; (weights, optimum).
+
+    Rows are ``real``'s index (any labels; they name the LP's rows and columns).
+    """
     codes = list(real.index)
     values = rates.loc[codes].to_numpy(dtype=float).tolist()
     prob = pulp.LpProblem("calibration", pulp.LpMinimize)
     w = [prob.add_variable(f"w_{k}", lowBound=0) for k in rates.columns]
     over = [prob.add_variable(f"over_{m}", lowBound=0) for m in codes]
     under = [prob.add_variable(f"under_{m}", lowBound=0) for m in codes]
-    prob += pulp.LpAffineExpression([(v, 1.0) for v in over + under])
+    costs = cost.reindex(real.index).astype(float).tolist()
+    prob += pulp.LpAffineExpression([(v, c) for v, c in zip(over, costs)] + [(v, c) for v, c in zip(under, costs)])
     prob += pulp.LpAffineExpression([(v, 1.0) for v in w]) == 1, "weights_sum_to_one"
     for m, row, r, o, u in zip(codes, values, real.astype(float).tolist(), over, under):
         prob += pulp.LpAffineExpression(list(zip(w, row)) + [(o, -1.0), (u, 1.0)]) == r, f"fit:{m}"
@@ -110,7 +133,7 @@ def fit_weights(rates: pd.DataFrame, real: pd.Series, solvers: list) -> tuple[di
     if result.status is not SolveStatus.OPTIMAL:
         raise RuntimeError(f"calibration LP not solved to optimality: {result.status.value}")
     weights = {k: max(0.0, float(v.value() or 0.0)) for k, v in zip(rates.columns, w)}
-    return weights, float(result.objective) / float(real.sum())
+    return weights, float(result.objective)
 
 
 def round_weights(weights: dict[str, float]) -> dict[str, float]:
@@ -120,6 +143,28 @@ def round_weights(weights: dict[str, float]) -> dict[str, float]:
     largest = max(rounded, key=lambda k: (rounded[k], k))
     rounded[largest] = round(1.0 - sum(v for k, v in rounded.items() if k != largest), WEIGHT_DECIMALS)
     return rounded
+
+
+def search_exponent(grid: list[float], coarse_every: int, evaluate) -> dict:
+    """{exponent: evaluate(exponent)} over the grid, searched as ``fit`` describes.
+
+    ``evaluate`` returns (weights, WAPE); with ``coarse_every`` = n > 1 every
+    n-th exponent (and the last) is tried, then every exponent within n - 1
+    steps of the best of those (smallest WAPE, ties to the smaller exponent).
+    """
+    results = {}
+
+    def run(points):
+        for a in points:
+            if a not in results:
+                results[a] = evaluate(a)
+
+    run(grid[::coarse_every] + grid[-1:])
+    if coarse_every > 1:
+        best = min(results, key=lambda a: (round(results[a][1], 12), a))
+        i = grid.index(best)
+        run(grid[max(0, i - coarse_every + 1):i + coarse_every])
+    return results
 
 
 def fit(population: pd.Series, indicator_frame: pd.DataFrame, real: pd.Series, solvers: list,
@@ -139,22 +184,9 @@ def fit(population: pd.Series, indicator_frame: pd.DataFrame, real: pd.Series, s
         raise ValueError("real requests must be >= 0")
     if coarse_every < 1:
         raise ValueError(f"coarse_every must be >= 1, got {coarse_every}")
-    grid = sorted(exponents)
-    results = {}
-
-    def evaluate(points):
-        for a in points:
-            if a not in results:
-                results[a] = fit_weights(criterion_rates(population, indicator_frame, a, real), real, solvers)
-
-    def best_exponent():
-        return min(results, key=lambda a: (round(results[a][1], 12), a))
-
-    evaluate(grid[::coarse_every] + grid[-1:])
-    if coarse_every > 1:
-        i = grid.index(best_exponent())
-        evaluate(grid[max(0, i - coarse_every + 1):i + coarse_every])
-    a = best_exponent()
+    results = search_exponent(sorted(exponents), coarse_every,
+                              lambda a: fit_weights(criterion_rates(population, indicator_frame, a, real), real, solvers))
+    a = min(results, key=lambda x: (round(results[x][1], 12), x))
     curve = pd.Series({x: results[x][1] for x in sorted(results)}, name="wape").rename_axis("exponent")
     return Calibration(exponent=round(float(a), EXPONENT_DECIMALS), weights=round_weights(results[a][0]),
                        curve=curve)
@@ -166,6 +198,225 @@ def predict(population: pd.Series, indicator_frame: pd.DataFrame, real: pd.Serie
     rates = criterion_rates(population, indicator_frame, calibration.exponent, real.astype(float))
     weights = pd.Series(calibration.weights).reindex(rates.columns, fill_value=0.0)
     return rates.mul(weights, axis=1).sum(axis=1).rename("predicted")
+
+
+@dataclass(frozen=True)
+class YearInputs:
+    """One year's criteria as a plan for that year knew them (``fit_years``).
+
+    ``population``: p_m on 1 January before the year.  ``indicators``: I_k(m)
+    >= 0, entering as p_m^a I_k(m); it must hold ``population`` (all ones)
+    when there are shares, for the damped weight moves there.  ``shares``:
+    distributions used as they are, without p^a (history shares such as last
+    year's request); None or empty for none.  ``growth``: the year's need
+    divided by the need of the latest year before it (1 when not known).
+    """
+
+    year: int
+    population: pd.Series
+    indicators: pd.DataFrame
+    shares: pd.DataFrame | None = None
+    growth: float = 1.0
+
+    @property
+    def criteria(self) -> list[str]:
+        return list(self.indicators.columns) + ([] if self.shares is None else list(self.shares.columns))
+
+
+@dataclass(frozen=True)
+class YearsCalibration:
+    """Exponent, damping and weights fitted on several years at once.
+
+    ``curve``: mean training WAPE per (exponent, damping) evaluated;
+    ``per_year``: each training year's WAPE with the rounded weights.
+    """
+
+    exponent: float
+    damping: float
+    weights: dict[str, float]
+    curve: pd.Series
+    per_year: pd.Series
+
+
+def damping_factor(growth: float, damping: float) -> float:
+    """f = max(1, growth)^(-damping): the part of the share criteria's weight kept when the need grows."""
+    if growth <= 0:
+        raise ValueError(f"need growth must be positive, got {growth}")
+    return max(1.0, float(growth)) ** (-float(damping))
+
+
+def year_rates(inputs: YearInputs, exponent: float, damping: float, codes: pd.Index, total: float) -> pd.DataFrame:
+    """c_k(m) for one year: ``total`` times each criterion's distribution over ``codes``.
+
+    Indicators: p^a I_k normalised over ``codes``.  Shares: f s_k + (1 - f) s_population,
+    with s_k the share normalised over ``codes`` and f = ``damping_factor``.
+    """
+    population = inputs.population.reindex(inputs.indicators.index).astype(float)
+    weighted = inputs.indicators.mul(population ** exponent, axis=0)
+    totals = weighted.loc[codes].sum(axis=0)
+    if (totals <= 0).any():
+        raise ValueError(f"{inputs.year}: criterion {totals.index[totals <= 0][0]!r} is zero on every municipality "
+                         f"of the fit set")
+    rates = weighted.loc[codes] / totals
+    if inputs.shares is not None and len(inputs.shares.columns):
+        shares = inputs.shares.reindex(codes).fillna(0.0).astype(float)
+        share_totals = shares.sum(axis=0)
+        if (share_totals <= 0).any():
+            raise ValueError(f"{inputs.year}: share {share_totals.index[share_totals <= 0][0]!r} is zero on every "
+                             f"municipality of the fit set")
+        f = damping_factor(inputs.growth, damping)
+        damped = (shares / share_totals).mul(f).add((1.0 - f) * rates["population"], axis=0)
+        rates = rates.join(damped)
+    return rates * float(total)
+
+
+def check_year_inputs(inputs: YearInputs) -> None:
+    overlap = set(inputs.indicators.columns) & set(inputs.shares.columns if inputs.shares is not None else ())
+    if overlap:
+        raise ValueError(f"{inputs.year}: {sorted(overlap)[0]!r} is both an indicator and a share")
+    if inputs.shares is not None and len(inputs.shares.columns) and "population" not in inputs.indicators.columns:
+        raise ValueError(f"{inputs.year}: shares need the population indicator (the damped weight moves there)")
+    frames = [inputs.indicators] + ([inputs.shares] if inputs.shares is not None else [])
+    if any((f < 0).any().any() or f.isna().any().any() for f in frames):
+        raise ValueError(f"{inputs.year}: criteria must be >= 0 and known for every municipality")
+
+
+def fit_years(years: Sequence[YearInputs], reals: Mapping[int, pd.Series], solvers: list,
+              exponents: Sequence[float] = exponent_grid(), dampings: Sequence[float] = (0.0,),
+              coarse_every: int = 1, year_weights: Mapping[int, float] | None = None) -> YearsCalibration:
+    """One exponent, damping and weight vector for several years at once.
+
+    Year t (fit set T_t: the municipalities of ``reals[t]``, total R_t):
+
+        x_t(m) = sum_{k indicator} w_k c_k(m) + sum_{k share} w_k [f_t c_k(m) + (1 - f_t) c_population(m)]
+        f_t = max(1, growth_t)^(-damping)
+
+    with c_k the year's rates (``year_rates``).  When the need grows, a share
+    criterion (a history distribution) keeps the part f_t of its weight and
+    the rest is spread by population: damping 0 keeps history's share of the
+    need, damping 1 keeps its persons.  For each (exponent, damping) the
+    weights minimise sum_t v_t sum_m |x_t(m) - r_t(m)| / R_t, the weighted mean
+    WAPE (v_t = ``year_weights``, default 1), a linear programme like
+    ``fit``'s.  Exponents are searched per damping as ``fit`` does; the best
+    pair has the smallest mean WAPE (ties: smaller exponent, then smaller
+    damping).  Weights are rounded as in ``fit``.  With one year, no shares
+    and damping 0 this is ``fit``.
+    """
+    if not years:
+        raise ValueError("fit_years needs at least one year")
+    if coarse_every < 1:
+        raise ValueError(f"coarse_every must be >= 1, got {coarse_every}")
+    criteria = years[0].criteria
+    for inputs in years:
+        check_year_inputs(inputs)
+        if inputs.criteria != criteria:
+            raise ValueError(f"{inputs.year}: criteria {inputs.criteria} differ from {years[0].year}'s {criteria}")
+        real = reals.get(inputs.year)
+        if real is None or not len(real) or real.sum() <= 0 or (real < 0).any():
+            raise ValueError(f"{inputs.year}: calibration needs real requests >= 0 with a positive total")
+    if any(d < 0 for d in dampings) or not dampings:
+        raise ValueError(f"dampings must be >= 0, got {tuple(dampings)}")
+    weights_of_year = {y.year: float((year_weights or {}).get(y.year, 1.0)) for y in years}
+    if any(v <= 0 for v in weights_of_year.values()):
+        raise ValueError("year weights must be positive")
+    real = pd.concat({y.year: reals[y.year].astype(float) for y in years}, names=["year", "kommunenummer"])
+    labels = [f"{t}_{m}" for t, m in real.index]
+    cost = pd.Series([weights_of_year[t] / float(reals[t].sum()) for t, _ in real.index], index=labels)
+    stacked_real = pd.Series(real.to_numpy(), index=labels)
+    scale = sum(weights_of_year.values())
+
+    def rates(a, d):
+        frames = [year_rates(y, a, d, reals[y.year].index, float(reals[y.year].sum()))[criteria] for y in years]
+        return pd.DataFrame(np.vstack([f.to_numpy() for f in frames]), index=labels, columns=criteria)
+
+    results = {}
+    for d in sorted(dampings):
+        def evaluate(a, d=d):
+            weights, objective = lad_weights(rates(a, d), stacked_real, cost, solvers)
+            return weights, objective / scale
+        for a, value in search_exponent(sorted(exponents), coarse_every, evaluate).items():
+            results[(a, d)] = value
+    a, d = min(results, key=lambda k: (round(results[k][1], 12), k[0], k[1]))
+    curve = pd.Series({k: v[1] for k, v in sorted(results.items())}, name="wape")
+    curve.index.names = ["exponent", "damping"]
+    fitted = YearsCalibration(exponent=round(float(a), EXPONENT_DECIMALS), damping=float(d),
+                              weights=round_weights(results[(a, d)][0]), curve=curve,
+                              per_year=pd.Series(dtype=float))
+    per_year = {y.year: wape(predict_year(y, float(reals[y.year].sum()), fitted, reals[y.year].index), reals[y.year])
+                for y in years}
+    return dataclasses.replace(fitted, per_year=pd.Series(per_year, name="wape").rename_axis("year"))
+
+
+def predict_year(inputs: YearInputs, need: float, calibration: YearsCalibration,
+                 codes: pd.Index | None = None) -> pd.Series:
+    """x(m) for every municipality of ``codes`` (default: all of ``inputs``): the
+    ``fit_years`` formula with the year's own growth, summing to ``need``."""
+    check_year_inputs(inputs)
+    codes = inputs.indicators.index if codes is None else codes
+    rates = year_rates(inputs, calibration.exponent, calibration.damping, codes, need)
+    weights = pd.Series(calibration.weights).reindex(rates.columns, fill_value=0.0)
+    return rates.mul(weights, axis=1).sum(axis=1).rename("predicted")
+
+
+def round_to_practice(predicted: pd.Series, need: int, minimum: int = CUSTOMARY_MINIMUM,
+                      granularity: int = 1) -> pd.Series:
+    """Whole requests summing to ``need``: none between 0 and ``minimum``, multiples of ``granularity``.
+
+    A simple stand-in for the allocation MILP's rounding rules, for backtests:
+
+    1. Asked: a municipality whose target, rescaled to ``need`` over those
+       still asked, is at least ``minimum`` / 2 (nearer the minimum than 0);
+       dropping one raises the others, so this repeats until it holds.
+    2. Floor: an asked target below ``minimum`` is raised to it and the other
+       asked targets are rescaled to what is left; repeated until none is below.
+    3. Largest remainder in units of ``granularity``: every asked municipality
+       gets its target's whole units (at least the minimum, rounded up to a
+       unit), the units still missing go to the largest remainders (ties: the
+       lower kommunenummer); when ``need`` is not a multiple of the unit, the
+       last ``need`` mod ``granularity`` persons go to the largest remainder too.
+    """
+    need = int(round(float(need)))
+    if minimum < 0 or granularity < 1:
+        raise ValueError(f"minimum must be >= 0 and granularity >= 1, got {minimum} and {granularity}")
+    x = predicted.astype(float).clip(lower=0.0).sort_index()
+    if need <= 0 or x.sum() <= 0:
+        return pd.Series(0, index=predicted.index, name="rounded")
+    asked = x > 0
+    while True:
+        target = x.where(asked, 0.0) / x[asked].sum() * need
+        drop = asked & (target < minimum / 2)
+        if asked.sum() * minimum > need:
+            # Too many at the minimum for the need: drop the smallest asked too.
+            drop = drop | (asked & (target == target[asked].min()))
+        if not drop.any() or drop.sum() == asked.sum():
+            break
+        asked &= ~drop
+    floored = pd.Series(False, index=x.index)
+    while True:
+        free = asked & ~floored
+        target = pd.Series(0.0, index=x.index)
+        target[floored] = float(minimum)
+        target[free] = x[free] / x[free].sum() * (need - minimum * floored.sum())
+        low = free & (target < minimum)
+        if not low.any() or low.sum() == free.sum():
+            break
+        floored |= low
+    units = np.floor(target / granularity + 1e-9)
+    smallest = -(-minimum // granularity)
+    units[asked] = np.maximum(units[asked], smallest)
+    remainder = (target / granularity - units).where(asked, -np.inf)
+    order = sorted(remainder.index[asked], key=lambda m: (-remainder[m], m))
+    missing = need // granularity - int(units.sum())
+    if missing > 0:
+        for m in (order * (missing // len(order) + 1))[:missing]:
+            units[m] += 1
+    elif missing < 0:
+        above = [m for m in reversed(order) if units[m] > smallest]
+        for m in above[:-missing]:
+            units[m] -= 1
+    rounded = (units * granularity).astype(int)
+    rounded[order[0]] += need - int(rounded.sum())
+    return rounded.reindex(predicted.index).rename("rounded")
 
 
 def fold_by_position(codes: pd.Index, k: int) -> pd.Series:

@@ -7,6 +7,8 @@ the practice figures.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -181,3 +183,145 @@ def test_fit_refuses_requests_without_a_positive_total():
     population, indicators, exact = synthetic(n=5)
     with pytest.raises(ValueError, match="positive"):
         calibrate.fit(population, indicators, exact * 0, SOLVERS, (0.7,))
+
+
+# --- several years at once (fit_years) -------------------------------------------------
+
+TRUE_DAMPING = 0.5
+YEAR_WEIGHTS = {"population": 0.3, "centrality": 0.2, "last_request": 0.5}
+
+
+def synthetic_years(growths=(1.0, 2.0, 0.8), n: int = 60, seed: int = 11):
+    """Years with their own populations, indicators, history shares and needs; exact requests.
+
+    Written out here, not with ``optimiser.calibrate``:
+    x(m) = N [0.3 s_pop + 0.2 s_cen + 0.5 (f s_last + (1 - f) s_pop)],
+    s_pop = p^a / sum p^a, s_cen = p^a I / sum p^a I, s_last = last / sum last,
+    f = max(1, growth)^(-damping).
+    """
+    rng = np.random.default_rng(seed)
+    index = pd.Index(codes(n), name="kommunenummer")
+    years, reals = [], {}
+    for i, growth in enumerate(growths):
+        year = 2010 + i
+        population = pd.Series(np.round(np.exp(rng.uniform(np.log(500), np.log(200_000), n))), index=index)
+        centrality = rng.uniform(0.1, 1.0, n)
+        last = pd.Series(rng.uniform(0.0, 50.0, n), index=index)
+        need = 1000.0 * (i + 1)
+        p_a = population ** TRUE_EXPONENT
+        s_pop = p_a / p_a.sum()
+        s_cen = p_a * centrality / (p_a * centrality).sum()
+        s_last = last / last.sum()
+        f = max(1.0, growth) ** -TRUE_DAMPING
+        reals[year] = need * (0.3 * s_pop + 0.2 * s_cen + 0.5 * (f * s_last + (1 - f) * s_pop))
+        years.append(calibrate.YearInputs(
+            year=year, population=population,
+            indicators=pd.DataFrame({"population": 1.0, "centrality": centrality}, index=index),
+            shares=pd.DataFrame({"last_request": last}, index=index), growth=growth))
+    return years, reals
+
+
+def test_fit_years_recovers_exponent_weights_and_damping_from_exact_requests():
+    years, reals = synthetic_years()
+    fitted = calibrate.fit_years(years, reals, SOLVERS, calibrate.exponent_grid(0.6, 0.8, 0.05), (0.0, 0.5, 1.0))
+    assert (fitted.exponent, fitted.damping) == (TRUE_EXPONENT, TRUE_DAMPING)
+    assert fitted.weights == pytest.approx(YEAR_WEIGHTS, abs=1e-4)
+    assert fitted.per_year.to_numpy() == pytest.approx([0.0, 0.0, 0.0], abs=1e-6)
+
+
+def test_damping_is_zero_when_no_training_year_grew():
+    # Without growth every damping fits equally well; the smallest is taken.
+    years, reals = synthetic_years(growths=(1.0, 0.7, 0.9))
+    fitted = calibrate.fit_years(years, reals, SOLVERS, (0.7,), (0.0, 0.5, 1.0))
+    assert fitted.damping == 0.0
+    assert fitted.curve.loc[(0.7, 0.0)] == pytest.approx(fitted.curve.loc[(0.7, 1.0)], abs=1e-9)
+
+
+def test_damping_factor_keeps_growth_to_the_minus_damping_of_the_share_weight():
+    assert calibrate.damping_factor(4.0, 0.5) == 0.5  # 4^-0.5
+    assert calibrate.damping_factor(4.0, 1.0) == 0.25  # history keeps its persons: a quarter of the new need
+    assert calibrate.damping_factor(0.5, 1.0) == 1.0  # a falling need damps nothing
+    with pytest.raises(ValueError):
+        calibrate.damping_factor(0.0, 1.0)
+
+
+def test_fit_years_with_one_year_and_no_shares_is_fit():
+    population, indicators, _ = synthetic()
+    real = noisy(synthetic()[2], 4)
+    grid = calibrate.exponent_grid(0.5, 0.9, 0.05)
+    single = calibrate.fit(population, indicators, real, SOLVERS, grid)
+    pooled = calibrate.fit_years([calibrate.YearInputs(2020, population, indicators)], {2020: real}, SOLVERS, grid)
+    assert pooled.exponent == single.exponent
+    assert pooled.weights == single.weights
+    assert pooled.per_year[2020] == pytest.approx(calibrate.wape(
+        calibrate.predict(population, indicators, real, single), real))
+
+
+def test_year_weight_lets_one_year_dominate():
+    # Year A made by the population criterion alone, year B by centrality alone (exponent 0.7).
+    # With year A weighing 1000 times year B the fit reproduces A exactly.
+    population, indicators, _ = synthetic()
+    p_a = population ** TRUE_EXPONENT
+    real_a = 1000 * p_a / p_a.sum()
+    real_b = 1000 * p_a * indicators["centrality"] / (p_a * indicators["centrality"]).sum()
+    years = [calibrate.YearInputs(2001, population, indicators[["population", "centrality"]]),
+             calibrate.YearInputs(2002, population, indicators[["population", "centrality"]])]
+    reals = {2001: real_a, 2002: real_b}
+    fitted = calibrate.fit_years(years, reals, SOLVERS, (TRUE_EXPONENT,), year_weights={2001: 1000.0, 2002: 1.0})
+    assert fitted.weights == {"population": 1.0, "centrality": 0.0}
+    fitted = calibrate.fit_years(years, reals, SOLVERS, (TRUE_EXPONENT,), year_weights={2001: 1.0, 2002: 1000.0})
+    assert fitted.weights == {"population": 0.0, "centrality": 1.0}
+
+
+def test_predict_year_sums_to_the_need_and_uses_the_year_s_own_growth():
+    years, reals = synthetic_years()
+    fitted = calibrate.YearsCalibration(exponent=1.0, damping=1.0, weights={"population": 0.0, "centrality": 0.0,
+                                                                            "last_request": 1.0},
+                                        curve=pd.Series(dtype=float), per_year=pd.Series(dtype=float))
+    grown = dataclasses.replace(years[0], growth=4.0)
+    predicted = calibrate.predict_year(grown, 800.0, fitted)
+    assert predicted.sum() == pytest.approx(800.0)
+    # Damping 1 and a fourfold need: history keeps a quarter, population spreads the rest.
+    last = years[0].shares["last_request"]
+    population = years[0].population
+    expected = 800.0 * (0.25 * last / last.sum() + 0.75 * population / population.sum())
+    pd.testing.assert_series_equal(predicted, expected.rename("predicted"))
+
+
+def test_fit_years_refuses_shares_without_the_population_indicator():
+    years, reals = synthetic_years()
+    broken = [dataclasses.replace(y, indicators=y.indicators[["centrality"]]) for y in years]
+    with pytest.raises(ValueError, match="population"):
+        calibrate.fit_years(broken, reals, SOLVERS, (0.7,))
+
+
+def test_fit_years_refuses_years_with_different_criteria():
+    years, reals = synthetic_years()
+    years[1] = dataclasses.replace(years[1], shares=None)
+    with pytest.raises(ValueError, match=str(years[1].year)):
+        calibrate.fit_years(years, reals, SOLVERS, (0.7,))
+
+
+# --- rounding to the year's practice ------------------------------------------------------
+
+def test_round_to_practice_hand_example():
+    # Targets 3, 8, 40, 49 (need 100, minimum 10, multiples of 5):
+    # 3 < 5 is not asked; the others rescale to 100/97: 8.25, 41.24, 50.52.
+    # 8.25 is raised to 10; 40 and 49 share the other 90: 40.45, 49.55.
+    # Whole fives: 10, 40, 45 = 95; the missing five goes to the largest remainder (49.55).
+    predicted = pd.Series([3.0, 8.0, 40.0, 49.0], index=codes(4))
+    rounded = calibrate.round_to_practice(predicted, 100, minimum=10, granularity=5)
+    assert rounded.tolist() == [0, 10, 40, 50]
+
+
+@pytest.mark.parametrize("granularity", [1, 5])
+def test_round_to_practice_sums_to_need_with_no_request_below_the_minimum(granularity):
+    rng = np.random.default_rng(5)
+    predicted = pd.Series(rng.lognormal(2.5, 1.2, 120), index=codes(120))
+    rounded = calibrate.round_to_practice(predicted, 3000, minimum=10, granularity=granularity)
+    assert rounded.sum() == 3000
+    assert ((rounded == 0) | (rounded >= 10)).all()
+    assert (rounded % granularity == 0).all()
+    # A larger target never gets a smaller request.
+    order = predicted.sort_values().index
+    assert rounded.loc[order].is_monotonic_increasing
