@@ -88,6 +88,7 @@ unaccompanied_minors:m, even_fill:m.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
@@ -134,7 +135,10 @@ class PlaceParams:
     exact_pairs              batches with at most this many class columns are
                              solved as one integer model, larger ones by rounding
     target_gap               relative gap to the LP bound the first rounding
-                             must meet before the second, freer one is tried
+                             must meet before the second one is tried
+    tight_share              a batch of at least this share of the base room
+                             is tight: rounding fixes households without a
+                             tie first (see ``solve_by_rounding``)
     """
 
     reasonable_minutes: float = 90.0
@@ -147,6 +151,7 @@ class PlaceParams:
     integer_neighbours: int = 3
     exact_pairs: int = 2000
     target_gap: float = 0.01
+    tight_share: float = 0.9
     pricing_rounds: int = 20
     pricing_tolerance: float = 1e-6
 
@@ -506,9 +511,10 @@ def generate_columns(inputs: PlaceInputs, groups: pd.DataFrame, costs: ClassCost
 def reduced_costs(prob: pulp.LpProblem, classes: pd.DataFrame, costs: ClassCosts, codes: pd.Index) -> pd.DataFrame:
     """c_km - pi_k - p_k (mu_m + phi_m + h_k eta_m + u_k epsilon_m) from the
     LP's row duals, for every pair (inf where the pair cannot host)."""
+    rows = {con.name: con.pi for con in prob.constraints()}
+
     def duals(rule: str, keys) -> np.ndarray:
-        rows = prob.constraints
-        return np.array([rows[f"{rule}:{k}"].pi if f"{rule}:{k}" in rows else 0.0 for k in keys], dtype=float)
+        return np.array([rows.get(f"{rule}:{k}") or 0.0 for k in keys], dtype=float)
 
     placed = duals("placed", classes.index)
     per_person = duals("room", codes) + duals("even_fill", codes)
@@ -612,7 +618,8 @@ def round_larger_households(inputs: PlaceInputs, classes: pd.DataFrame, group_of
             remaining[g, i] -= p
             left[needs, i] -= p
             placed[(k, m.index[i])] = placed.get((k, m.index[i]), 0) + 1
-    return pd.Series(placed, dtype=int)
+    index = pd.MultiIndex.from_tuples(list(placed), names=["class", "kommunenummer"])
+    return pd.Series(list(placed.values()), index=index, dtype=int)
 
 
 def after_fixed(inputs: PlaceInputs, classes: pd.DataFrame, counts: pd.Series) -> PlaceInputs:
@@ -640,17 +647,27 @@ def solve_by_rounding(inputs: PlaceInputs, classes: pd.DataFrame, group_of: pd.S
     (``round_larger_households``), then one integer model for the single
     persons and every household left over, in what room is left.  First
     with households without a tie fixed outside contested municipalities
-    (fast); if that misses ``target_gap`` against the LP bound, again with
-    all of them free (more room to pack whole households); the better wins."""
-    best = None
-    for fix_untied in (True, False):
+    (fast when room is tight); if that misses ``target_gap`` against the LP
+    bound, again with all of them free (more room to pack whole households);
+    the better wins.  When the batch is small against the room (below
+    ``tight_share`` of it) the free variant goes first: there it is both
+    faster and better."""
+    best, seconds = None, 0.0
+    persons = float((classes["persons"] * classes["count"]).sum())
+    tight = persons >= params.tight_share * float(inputs.municipalities["room"].sum())
+    for fix_untied in ((True, False) if tight else (False, True)):
         solution = _round_and_solve(inputs, classes, group_of, costs, group_costs, columns, params, solvers,
                                     fix_untied)
-        best = solution if best is None or solution.objective < best.objective - params.pricing_tolerance else best
+        seconds += solution.seconds
+        log.info("rounding (households without a tie %s): objective %.2f in %.2f s", "fixed" if fix_untied
+                 else "free", solution.objective, solution.seconds)
+        if best is None or solution.objective < best.objective - params.pricing_tolerance:
+            best = dataclasses.replace(solution, seconds=seconds)
+        best = dataclasses.replace(best, seconds=seconds)
         if best.objective - columns.lp_bound <= params.target_gap * abs(best.objective):
             break
-        log.info("rounding with households without a tie fixed: objective %.2f against LP bound %.2f; "
-                 "freeing them", best.objective, columns.lp_bound)
+        log.info("rounding misses the target gap: objective %.2f against LP bound %.2f", best.objective,
+                 columns.lp_bound)
     return best
 
 
