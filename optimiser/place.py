@@ -623,21 +623,27 @@ def round_larger_households(inputs: PlaceInputs, classes: pd.DataFrame, group_of
 
 
 def after_fixed(inputs: PlaceInputs, classes: pd.DataFrame, counts: pd.Series) -> PlaceInputs:
-    """The municipalities' room left once the placements
-    ``counts`` (per class and kommunenummer) are fixed: their persons are
-    already there, base room first, then extra room."""
-    m = inputs.municipalities
+    """The inputs left once the placements ``counts`` (households per class
+    and kommunenummer) are fixed (``room_after``)."""
     k = counts.index.get_level_values(0)
     persons = classes["persons"].reindex(k).to_numpy() * counts.to_numpy()
     frame = pd.DataFrame({"at": counts.index.get_level_values(1), "persons": persons,
                           "health": persons * classes["complex_health"].reindex(k).to_numpy(),
                           "em": persons * classes["unaccompanied_minor"].reindex(k).to_numpy()})
-    used = frame.groupby("at")[["persons", "health", "em"]].sum().reindex(m.index, fill_value=0)
+    used = frame.groupby("at")[["persons", "health", "em"]].sum()
+    return PlaceInputs(inputs.households, room_after(inputs.municipalities, used), inputs.travel)
+
+
+def room_after(municipalities: pd.DataFrame, used: pd.DataFrame) -> pd.DataFrame:
+    """The municipalities frame once ``used`` (persons, health, em per
+    kommunenummer) is placed: base room first, then extra room; health and
+    EM room shrink; ``already`` counts the persons."""
+    m = municipalities
+    used = used.reindex(m.index, fill_value=0)
     over = (used["persons"] - m["room"]).clip(lower=0)
-    municipalities = m.assign(room=(m["room"] - used["persons"]).clip(lower=0), extra_room=m["extra_room"] - over,
-                              health_room=m["health_room"] - used["health"], em_room=m["em_room"] - used["em"],
-                              already=m["already"] + used["persons"])
-    return PlaceInputs(inputs.households, municipalities, inputs.travel)
+    return m.assign(room=(m["room"] - used["persons"]).clip(lower=0), extra_room=m["extra_room"] - over,
+                    health_room=m["health_room"] - used["health"], em_room=m["em_room"] - used["em"],
+                    already=m["already"] + used["persons"])
 
 
 def solve_by_rounding(inputs: PlaceInputs, classes: pd.DataFrame, group_of: pd.Series, costs: ClassCosts,

@@ -29,7 +29,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from optimiser.place import PlaceInputs, PlaceParams, PlaceResult, place, placement_cost
+from optimiser.place import PlaceInputs, PlaceParams, PlaceResult, place, placement_cost, room_after, usage
 
 log = logging.getLogger(__name__)
 
@@ -120,20 +120,9 @@ def _run(batches: list[pd.DataFrame], start: dict[int, pd.DataFrame], travel: pd
 
 
 def use_room(municipalities: pd.DataFrame, households: pd.DataFrame, placements: pd.DataFrame) -> pd.DataFrame:
-    """The municipalities frame after ``placements``: base room used first,
-    then extra room; health and EM room used; ``already`` counts them."""
-    m = municipalities
-    h = households.set_index("household_id")
-    at = placements.set_index("household_id")["kommunenummer"].reindex(h.index)
-    persons = h["persons"].astype(int)
-    used = pd.DataFrame({"at": at, "persons": persons,
-                         "health": persons.where(h["complex_health"].astype(bool), 0),
-                         "em": persons.where(h["unaccompanied_minor"].astype(bool), 0)})
-    used = used.groupby("at")[["persons", "health", "em"]].sum().reindex(m.index, fill_value=0)
-    into_extra = (used["persons"] - m["room"]).clip(lower=0)
-    return m.assign(room=(m["room"] - used["persons"]).clip(lower=0), extra_room=m["extra_room"] - into_extra,
-                    health_room=m["health_room"] - used["health"], em_room=m["em_room"] - used["em"],
-                    already=m["already"] + used["persons"])
+    """The municipalities frame after ``placements`` of ``households`` (``optimiser.place.room_after``)."""
+    at = households["household_id"].map(placements.set_index("household_id")["kommunenummer"])
+    return room_after(municipalities, usage(households, at, municipalities.index))
 
 
 def year_summary(households: pd.DataFrame, placements: pd.DataFrame, municipalities: pd.DataFrame,
