@@ -655,15 +655,21 @@ def solve_by_rounding(inputs: PlaceInputs, classes: pd.DataFrame, group_of: pd.S
     with households without a tie fixed outside contested municipalities
     (fast when room is tight); if that misses ``target_gap`` against the LP
     bound, again with all of them free (more room to pack whole households);
-    the better wins.  When the batch is small against the room (below
+    the better wins; if neither leaves room for every whole household, the
+    whole integer model.  When the batch is small against the room (below
     ``tight_share`` of it) the free variant goes first: there it is both
     faster and better."""
     best, seconds = None, 0.0
     persons = float((classes["persons"] * classes["count"]).sum())
     tight = persons >= params.tight_share * float(inputs.municipalities["room"].sum())
     for fix_untied in ((True, False) if tight else (False, True)):
-        solution = _round_and_solve(inputs, classes, group_of, costs, group_costs, columns, params, solvers,
-                                    fix_untied)
+        try:
+            solution = _round_and_solve(inputs, classes, group_of, costs, group_costs, columns, params, solvers,
+                                        fix_untied)
+        except InfeasiblePlan:
+            log.warning("rounding (households without a tie %s) left no room for some whole household",
+                        "fixed" if fix_untied else "free")
+            continue
         seconds += solution.seconds
         log.info("rounding (households without a tie %s): objective %.2f in %.2f s", "fixed" if fix_untied
                  else "free", solution.objective, solution.seconds)
@@ -674,6 +680,10 @@ def solve_by_rounding(inputs: PlaceInputs, classes: pd.DataFrame, group_of: pd.S
             break
         log.info("rounding misses the target gap: objective %.2f against LP bound %.2f", best.objective,
                  columns.lp_bound)
+    if best is None:
+        log.warning("no rounding placed every household; solving the whole integer model")
+        pairs = class_pairs(classes, group_of, columns.pairs, costs, params)
+        return solve_integer(inputs, classes, costs, [pairs, costs.feasible], params, solvers)
     return best
 
 
