@@ -1,0 +1,158 @@
+"""A settlement year, week by week, against placing everything at once.
+
+``simulate_year`` places each week's households with ``optimiser.place``
+in the room earlier weeks left; ``hindsight`` places the whole year's
+households in one batch, as if every arrival had been known in January.
+``compare`` sets the two side by side: total cost (the placement objective
+over the whole year), fill-rate spread at the end of the year, households
+and person-minutes beyond reach of their ties.
+
+Counting rules (IMDi's letter to the municipalities):
+
+* A household counts on the decision (vedtak) of the year it is registered
+  as settled: ``counts_in_year`` is the year of ``registered_date`` where the
+  column is given and filled, else of ``ready_date``.  A household assigned
+  in December but registered after new year uses next year's room, not this
+  year's, and does not count in this year's fill rate.
+* Unused places do not carry over: each year has its own ledger, built only
+  from that year's municipalities frame (``next_year``).  Room left in the
+  year simulated never reaches next year's ledger.
+* Households counting on a year with no ledger (``next_year`` not given)
+  are not placed; they are returned in ``carried`` for next year's plan.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from optimiser.place import PlaceInputs, PlaceParams, PlaceResult, place, placement_cost, room_after, usage
+
+log = logging.getLogger(__name__)
+
+
+def counts_in_year(households: pd.DataFrame) -> pd.Series:
+    """The year whose decision each household counts on (see the module docstring)."""
+    ready = pd.to_datetime(households["ready_date"])
+    if "registered_date" in households.columns:
+        ready = pd.to_datetime(households["registered_date"]).fillna(ready)
+    return ready.dt.year.astype(int).rename("counts_in_year")
+
+
+def weekly_batches(households: pd.DataFrame) -> list[pd.DataFrame]:
+    """The households split by the calendar week (Monday to Sunday) of their
+    ready date, in date order."""
+    week = pd.to_datetime(households["ready_date"]).dt.to_period("W-SUN")
+    return [batch for _, batch in households.groupby(week, sort=True)]
+
+
+@dataclass(frozen=True)
+class WeekResult:
+    week: int          # 1 for the first batch
+    year: int          # the ledger placed against (counts_in_year)
+    result: PlaceResult
+
+
+@dataclass(frozen=True)
+class YearResult:
+    """weeks: one result per (batch, ledger year) placed; placements: every
+    placed household with ``week`` and ``counts_in_year``; carried:
+    households counting on a year without a ledger; ledgers: each ledger's
+    municipalities at the end; summary: ``year_summary`` of the simulated year."""
+
+    weeks: list[WeekResult]
+    placements: pd.DataFrame
+    carried: pd.DataFrame
+    ledgers: dict[int, pd.DataFrame]
+    summary: dict
+
+
+def simulate_year(batches: Sequence[pd.DataFrame], municipalities: pd.DataFrame, travel: pd.DataFrame,
+                  params: PlaceParams, solvers: list, *, year: int | None = None,
+                  next_year: pd.DataFrame | None = None) -> YearResult:
+    """Place each batch (a week's households) in turn; room shrinks as it is used.
+
+    ``municipalities``: the ``optimiser.place`` frame at the start of ``year``
+    (default: the year of the earliest ready date); ``next_year``: the same
+    for the year after, for households registered after new year."""
+    year = year if year is not None else _first_year(batches)
+    ledgers = {year: municipalities} | ({year + 1: next_year} if next_year is not None else {})
+    return _run(list(batches), ledgers, travel, params, solvers, year)
+
+
+def hindsight(batches: Sequence[pd.DataFrame], municipalities: pd.DataFrame, travel: pd.DataFrame,
+              params: PlaceParams, solvers: list, *, year: int | None = None,
+              next_year: pd.DataFrame | None = None) -> YearResult:
+    """Every batch placed at once: the same counting rules, one week."""
+    year = year if year is not None else _first_year(batches)
+    ledgers = {year: municipalities} | ({year + 1: next_year} if next_year is not None else {})
+    return _run([pd.concat(list(batches), ignore_index=True)], ledgers, travel, params, solvers, year)
+
+
+def _first_year(batches: Sequence[pd.DataFrame]) -> int:
+    return int(min(pd.to_datetime(b["ready_date"]).min() for b in batches if len(b)).year)
+
+
+def _run(batches: list[pd.DataFrame], start: dict[int, pd.DataFrame], travel: pd.DataFrame,
+         params: PlaceParams, solvers: list, year: int) -> YearResult:
+    ledgers = dict(start)
+    weeks, placed, carried = [], [], []
+    for week, batch in enumerate(batches, start=1):
+        counted = counts_in_year(batch)
+        carried.append(batch[~counted.isin(list(ledgers))])
+        for ledger_year in sorted(ledgers):
+            households = batch[counted == ledger_year]
+            if households.empty:
+                continue
+            result = place(PlaceInputs(households, ledgers[ledger_year], travel), params, solvers)
+            weeks.append(WeekResult(week, ledger_year, result))
+            placed.append(result.placements.assign(week=week, counts_in_year=ledger_year))
+            ledgers[ledger_year] = use_room(ledgers[ledger_year], households, result.placements)
+            log.info("week %d, year %d: %d households, objective %.2f", week, ledger_year, len(households),
+                     result.objective)
+    placements = pd.concat(placed, ignore_index=True) if placed else pd.DataFrame()
+    households = pd.concat(batches, ignore_index=True)
+    summary = year_summary(households, placements, start[year], travel, params, year)
+    return YearResult(weeks, placements, pd.concat(carried, ignore_index=True), ledgers, summary)
+
+
+def use_room(municipalities: pd.DataFrame, households: pd.DataFrame, placements: pd.DataFrame) -> pd.DataFrame:
+    """The municipalities frame after ``placements`` of ``households`` (``optimiser.place.room_after``)."""
+    at = households["household_id"].map(placements.set_index("household_id")["kommunenummer"])
+    return room_after(municipalities, usage(households, at, municipalities.index))
+
+
+def year_summary(households: pd.DataFrame, placements: pd.DataFrame, municipalities: pd.DataFrame,
+                 travel: pd.DataFrame, params: PlaceParams, year: int) -> dict:
+    """Over the households counting on ``year``, against the year's start:
+    the placement objective by term, the fill-rate spread at the end
+    (standard deviation and max - min over municipalities with a decision),
+    households and person-minutes beyond reach of their ties."""
+    mine = placements[placements["counts_in_year"] == year] if len(placements) else placements
+    ids = set(mine["household_id"]) if len(mine) else set()
+    h = households[households["household_id"].isin(ids)].reset_index(drop=True)
+    at = h["household_id"].map(mine.set_index("household_id")["kommunenummer"]) if len(h) else h["household_id"]
+    cost = placement_cost(PlaceInputs(h, municipalities, travel), at, params)
+    held = municipalities["already"] + h.groupby(at)["persons"].sum().reindex(municipalities.index, fill_value=0)
+    fill = (held / municipalities["decision"].where(municipalities["decision"] > 0)).dropna()
+    beyond = (mine["minutes_from_tie"] - params.reasonable_minutes).clip(lower=0) if len(mine) else pd.Series()
+    persons = mine["persons"] if len(mine) else pd.Series(dtype=float)
+    return {"year": year, "households": len(h), "total_cost": cost["total"], "costs": cost,
+            "fill_spread_std": float(fill.std(ddof=0)) if len(fill) else 0.0,
+            "fill_spread_range": float(fill.max() - fill.min()) if len(fill) else 0.0,
+            "beyond_reach": int((beyond > 0).sum()),
+            "person_minutes_beyond": float((beyond.fillna(0) * persons).sum())}
+
+
+COMPARED = ("total_cost", "fill_spread_std", "fill_spread_range", "beyond_reach", "person_minutes_beyond")
+
+
+def compare(weekly: YearResult, all_at_once: YearResult) -> pd.DataFrame:
+    """Week by week against hindsight: one row per measure of ``COMPARED``,
+    columns ``weekly``, ``hindsight`` and ``difference`` (weekly - hindsight)."""
+    rows = {k: (float(weekly.summary[k]), float(all_at_once.summary[k])) for k in COMPARED}
+    frame = pd.DataFrame(rows, index=["weekly", "hindsight"]).T
+    return frame.assign(difference=frame["weekly"] - frame["hindsight"]).astype(np.float64)

@@ -1,0 +1,331 @@
+"""Placing households: one hand-checked case per rule, a property test on
+random instances that are feasible by construction, determinism, and the
+counting rules of a year simulated week by week.
+
+Municipalities stand on a line (``place_cases.line_travel``): the minutes
+between two are their distance along it, and 90 minutes is within reach.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from optimiser.arrivals import ArrivalYear, synthetic_arrivals
+from optimiser.place import (EXTRA_TIER, NEAREST_BEYOND, NO_TIE, WITHIN_REACH, PlaceInputs, PlaceParams,
+                             place)
+from optimiser.place_year import compare, counts_in_year, hindsight, simulate_year, weekly_batches
+from optimiser.solve import InfeasiblePlan
+from optimiser.verify_place import verify_placement
+from tests.optimiser.place_cases import (PARAMS, SOLVERS, codes, households, line_travel, municipalities,
+                                         placed)
+
+PROPERTY = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# --------------------------------------------------------------------------- ties
+
+def test_tie_within_reach_places_household_in_reach_even_against_fill():
+    """0001 (the tie) is full; 0002 is 30 minutes away and already fuller
+    than 0003, which is 200 minutes away and empty: reach comes first."""
+    m = municipalities([0, 5, 20], decision=[10, 10, 20], already=[10, 5, 0])
+    h = households([{"tie": "0001", "persons": 2}])
+    result, where = placed(h, m, line_travel([0, 30, 200]))
+    assert where["H001"] == "0002"
+    row = result.placements.iloc[0]
+    assert row["rule"] == WITHIN_REACH
+    assert row["minutes_from_tie"] == 30
+
+
+def test_tie_without_room_in_reach_goes_to_nearest_municipality_with_room():
+    """Nothing within 90 minutes of 0001 has room; 0003 (120 min) and 0004
+    (200 min) have: the nearer one, at 30 minutes beyond reach."""
+    m = municipalities([0, 0, 4, 4])
+    h = households([{"tie": "0001", "persons": 3}])
+    result, where = placed(h, m, line_travel([0, 50, 120, 200]))
+    assert where["H001"] == "0003"
+    row = result.placements.iloc[0]
+    assert row["rule"] == NEAREST_BEYOND
+    assert row["minutes_from_tie"] == 120
+    assert result.costs["travel"] > 0
+
+
+def test_tie_beyond_reach_takes_the_nearest_that_fits_the_whole_household():
+    """0003 is nearer but has room for 2 of the 4 persons: never split, so 0004."""
+    m = municipalities([0, 0, 2, 6])
+    h = households([{"tie": "0001", "persons": 4}])
+    _, where = placed(h, m, line_travel([0, 50, 120, 200]))
+    assert where["H001"] == "0004"
+
+
+# --------------------------------------------------------------------------- needs rooms
+
+def test_unaccompanied_minors_room_binds_second_minor_goes_elsewhere():
+    """Two unaccompanied minors tied to 0001, which has room for 10 but for
+    one minor only; 0002, in reach, takes the other."""
+    m = municipalities([10, 10], em_room=[1, 3])
+    h = households([{"tie": "0001", "unaccompanied_minor": True}, {"tie": "0001", "unaccompanied_minor": True}])
+    result, where = placed(h, m, line_travel([0, 60]))
+    assert sorted(where) == ["0001", "0002"]
+    assert not verify_placement(h, m, line_travel([0, 60]), result.placements, 90)
+
+
+def test_complex_health_room_binds_household_goes_where_health_room_is():
+    """0001 and 0002 both in reach with room; only 0002 can take complex health needs."""
+    m = municipalities([10, 10], health_room=[0, 5], decision=[10, 10], already=[0, 8])
+    h = households([{"tie": "0001", "persons": 3, "complex_health": True}])
+    _, where = placed(h, m, line_travel([0, 60]))
+    assert where["H001"] == "0002"
+
+
+def test_unaccompanied_minor_with_no_em_room_in_reach_goes_beyond():
+    m = municipalities([10, 10, 10], em_room=[0, 0, 2])
+    h = households([{"tie": "0001", "unaccompanied_minor": True}])
+    result, where = placed(h, m, line_travel([0, 60, 150]))
+    assert where["H001"] == "0003"
+    assert result.placements.iloc[0]["rule"] == NEAREST_BEYOND
+
+
+# --------------------------------------------------------------------------- extra tier
+
+def test_extra_tier_unused_while_base_room_left():
+    """Two households of 2, base room 2 + 2: 0001 also volunteers 4 extra,
+    and its fill band alone would not stop a third person there."""
+    m = municipalities([2, 2], extra_room=[4, 0])
+    h = households([{"persons": 2}, {"persons": 2}])
+    result, where = placed(h, m, line_travel([0, 10]))
+    assert sorted(where) == ["0001", "0002"]
+    assert result.fill["extra_used"].sum() == 0
+    assert set(result.placements["rule"]) == {NO_TIE}
+
+
+def test_extra_tier_used_once_base_room_is_gone():
+    """Three households of 2 and base room 2 + 2: one must use 0001's extra room."""
+    m = municipalities([2, 2], extra_room=[4, 0])
+    h = households([{"persons": 2}, {"persons": 2}, {"persons": 2}])
+    result, where = placed(h, m, line_travel([0, 10]))
+    assert list(where.value_counts().sort_index()) == [2, 1]
+    assert result.fill.loc["0001", "extra_used"] == 2
+    assert (result.placements["rule"] == EXTRA_TIER).sum() == 1
+
+
+# --------------------------------------------------------------------------- even fill
+
+def test_even_fill_spreads_in_proportion_to_decisions():
+    """Decisions 10 and 30, 8 single persons without ties: 2 and 6 (20 % each)."""
+    m = municipalities([10, 30])
+    h = households([{} for _ in range(8)])
+    result, where = placed(h, m, line_travel([0, 300]))
+    assert where.value_counts().to_dict() == {"0002": 6, "0001": 2}
+    assert result.fill["fill_after"].tolist() == [0.2, 0.2]
+
+
+def test_even_fill_tops_up_the_municipality_that_is_behind():
+    """0001 has already settled 5 of 10, 0002 none of 10: 6 more persons bring both to 55 %... as whole
+    persons, 0 and 6 would leave 50 % and 60 %; 1 and 5 give 60 % and 50 %; so 0002 gets at least 5."""
+    m = municipalities([5, 10], decision=[10, 10], already=[5, 0])
+    h = households([{} for _ in range(6)])
+    result, where = placed(h, m, line_travel([0, 300]))
+    assert (where == "0002").sum() >= 5
+    assert result.fill["fill_after"].max() - result.fill["fill_after"].min() <= 0.1 + 1e-9
+
+
+def test_even_fill_does_not_depend_on_municipality_codes():
+    """Swapping which code has which decision swaps the numbers placed."""
+    h = households([{} for _ in range(8)])
+    _, first = placed(h, municipalities([10, 30]), line_travel([0, 300]))
+    _, second = placed(h, municipalities([30, 10]), line_travel([0, 300]))
+    assert first.value_counts()["0001"] == second.value_counts()["0002"]
+
+
+# --------------------------------------------------------------------------- the bound, errors
+
+def test_objective_never_below_lp_bound_and_gap_reported():
+    m = municipalities([3, 3, 3], extra_room=[2, 0, 0])
+    h = households([{"persons": 2, "tie": "0001"}, {"persons": 2, "tie": "0001"}, {"persons": 3}, {"persons": 2}])
+    result, _ = placed(h, m, line_travel([0, 60, 300]))
+    assert result.lp_bound <= result.objective + 1e-6
+    assert result.gap == pytest.approx((result.objective - result.lp_bound) / result.objective)
+
+
+def test_infeasible_placement_raises_when_room_is_short():
+    m = municipalities([3, 1])
+    h = households([{"persons": 3}, {"persons": 2}])
+    with pytest.raises(InfeasiblePlan, match="5 persons to place, room for 4"):
+        placed(h, m, line_travel([0, 10]))
+
+
+def test_household_too_large_for_every_municipality_raises():
+    m = municipalities([3, 3])
+    with pytest.raises(InfeasiblePlan, match="household of 4 persons"):
+        placed(households([{"persons": 4}]), m, line_travel([0, 10]))
+
+
+def test_invalid_inputs_name_the_offender():
+    m = municipalities([3, 3])
+    h = households([{"tie": "9999"}])
+    with pytest.raises(ValueError, match="H001 is tied to unknown municipality '9999'"):
+        placed(h, m, line_travel([0, 10]))
+
+
+def test_params_check_refuses_extra_tier_cheaper_than_fill_gain():
+    assert "extra_tier_price must exceed" in PlaceParams(extra_tier_price=1.0).check()
+    assert PlaceParams().check() is None
+
+
+# --------------------------------------------------------------------------- random instances
+
+@st.composite
+def instances(draw):
+    """Municipalities on a line and households, with a witness placement
+    drawn first: room, extra, health and EM rooms hold at least what the
+    witness puts there, so every instance is feasible by construction."""
+    n = draw(st.integers(2, 6))
+    positions = draw(st.lists(st.integers(0, 300), min_size=n, max_size=n))
+    rows, witness = [], []
+    for _ in range(draw(st.integers(1, 14))):
+        minor = draw(st.booleans()) and draw(st.booleans())
+        rows.append({"persons": 1 if minor else draw(st.integers(1, 5)), "unaccompanied_minor": minor,
+                     "complex_health": draw(st.booleans()) and draw(st.booleans()),
+                     "tie": draw(st.one_of(st.none(), st.sampled_from(codes(n))))})
+        witness.append(draw(st.integers(0, n - 1)))
+    h = households(rows)
+    at = pd.Series([codes(n)[i] for i in witness])
+    need = {k: h["persons"].where(mask, 0).groupby(at).sum().reindex(codes(n), fill_value=0)
+            for k, mask in (("all", h["persons"] > 0), ("health", h["complex_health"]),
+                            ("em", h["unaccompanied_minor"]))}
+    spare = draw(st.lists(st.integers(0, 4), min_size=n, max_size=n))
+    extra = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+    room = [max(int(a) + s - e, 0) for a, s, e in zip(need["all"], spare, extra)]
+    m = municipalities(room, extra_room=extra, decision=[r + draw(st.integers(0, 5)) for r in room],
+                       health_room=[int(v) + draw(st.integers(0, 2)) for v in need["health"]],
+                       em_room=[int(v) + draw(st.integers(0, 2)) for v in need["em"]])
+    return h, m, line_travel([float(p) for p in positions])
+
+
+@PROPERTY
+@given(instances())
+def test_within_reach_rule_holds_and_verify_finds_nothing(instance):
+    h, m, travel = instance
+    result, where = placed(h, m, travel)
+    assert sorted(where.index) == sorted(h["household_id"])
+    assert verify_placement(h, m, travel, result.placements, PARAMS.reasonable_minutes) == []
+    assert result.lp_bound <= result.objective + 1e-6
+
+
+@PROPERTY
+@given(instances())
+def test_rounding_path_within_reach_rule_holds_and_verify_finds_nothing(instance):
+    """The same on the path national batches take: LP rounding, then an
+    integer model for single persons and what is left."""
+    h, m, travel = instance
+    result, _ = placed(h, m, travel, PlaceParams(exact_pairs=0))
+    assert verify_placement(h, m, travel, result.placements, PARAMS.reasonable_minutes) == []
+    assert result.lp_bound <= result.objective + 1e-6
+
+
+def test_determinism_same_input_same_placements():
+    population = pd.Series([500.0, 300.0, 200.0, 100.0], index=codes(4))
+    h = synthetic_arrivals(population, 40, seed=3)
+    m = municipalities([30, 30, 20, 30], extra_room=[5, 5, 5, 5])
+    travel = line_travel([0, 40, 100, 170])
+    first, _ = placed(h, m, travel)
+    second, _ = placed(h.copy(), m.copy(), travel.copy())
+    shuffled, _ = placed(h.sample(frac=1.0, random_state=7), m.iloc[::-1], travel)
+    pd.testing.assert_frame_equal(first.placements, second.placements)
+    pd.testing.assert_frame_equal(first.placements, shuffled.placements)
+
+
+# --------------------------------------------------------------------------- a year
+
+def test_counts_in_year_follows_registration_after_new_year():
+    h = households([{"ready_date": "2022-12-20", "registered_date": "2023-01-09"},
+                    {"ready_date": "2022-06-01", "registered_date": "2022-06-20"}, {"ready_date": "2022-07-01"}])
+    assert counts_in_year(h).tolist() == [2023, 2022, 2022]
+
+
+def test_counts_in_year_household_registered_after_new_year_uses_no_room_this_year():
+    m = municipalities([2, 2])
+    h = households([{"household_id": "A", "ready_date": "2022-12-01"},
+                    {"household_id": "B", "ready_date": "2022-12-28", "registered_date": "2023-01-10"}])
+    year = simulate_year(weekly_batches(h), m, line_travel([0, 10]), PARAMS, SOLVERS, year=2022)
+    assert year.placements["household_id"].tolist() == ["A"]
+    assert year.carried["household_id"].tolist() == ["B"]
+    assert year.ledgers[2022]["already"].sum() == 1
+
+
+def test_unused_room_does_not_carry_over_to_next_year():
+    """0001 has room left in 2022 but none in 2023: a household tied to it
+    that registers in 2023 goes to 0002, within reach."""
+    m = municipalities([5, 5])
+    next_year = municipalities([0, 3])
+    h = households([{"household_id": "A", "tie": "0001", "ready_date": "2022-12-28",
+                     "registered_date": "2023-01-10"}])
+    year = simulate_year([h], m, line_travel([0, 30]), PARAMS, SOLVERS, year=2022, next_year=next_year)
+    row = year.placements.set_index("household_id").loc["A"]
+    assert (row["kommunenummer"], row["counts_in_year"]) == ("0002", 2023)
+    assert year.ledgers[2022]["room"].tolist() == [5, 5]
+    assert year.ledgers[2023]["room"].tolist() == [0, 2]
+
+
+def test_room_used_in_earlier_weeks_is_gone_later():
+    """Week 1's family tied to 0001 fills it; week 2's family tied to 0001
+    finds it full and goes beyond reach to 0002 (150 minutes)."""
+    m = municipalities([2, 4])
+    week1 = households([{"household_id": "A", "persons": 2, "tie": "0001", "ready_date": "2022-03-01"}])
+    week2 = households([{"household_id": "B", "persons": 2, "tie": "0001", "ready_date": "2022-03-08"}])
+    year = simulate_year([week1, week2], m, line_travel([0, 150]), PARAMS, SOLVERS)
+    where = year.placements.set_index("household_id")
+    assert where["kommunenummer"].to_dict() == {"A": "0001", "B": "0002"}
+    assert where.loc["B", "rule"] == NEAREST_BEYOND
+    assert year.ledgers[2022]["room"].tolist() == [0, 2]
+
+
+def test_hindsight_never_costs_more_than_week_by_week():
+    """Week 1's single person may take room in 0001 that week 2's family tied
+    to 0001 then lacks; placed all at once, the family stays in reach and the
+    whole year costs no more."""
+    m = municipalities([2, 0, 6])
+    week1 = households([{"household_id": "A", "ready_date": "2022-03-01"}])
+    week2 = households([{"household_id": "B", "persons": 2, "tie": "0001", "ready_date": "2022-03-08"}])
+    travel = line_travel([0, 60, 200])
+    weekly = simulate_year([week1, week2], m, travel, PARAMS, SOLVERS)
+    all_at_once = hindsight([week1, week2], m, travel, PARAMS, SOLVERS)
+    table = compare(weekly, all_at_once)
+    assert all_at_once.summary["beyond_reach"] == 0
+    assert table.loc["total_cost", "hindsight"] <= table.loc["total_cost", "weekly"] + 1e-9
+    assert set(table.index) >= {"total_cost", "fill_spread_std", "beyond_reach"}
+
+
+# --------------------------------------------------------------------------- synthetic arrivals
+
+def test_synthetic_arrivals_same_seed_same_households():
+    population = pd.Series([100.0, 50.0], index=["0301", "4601"])
+    pd.testing.assert_frame_equal(synthetic_arrivals(population, 50, seed=1),
+                                  synthetic_arrivals(population, 50, seed=1))
+
+
+def test_synthetic_arrivals_minors_are_one_child_and_ties_are_known_codes():
+    population = pd.Series([100.0, 0.0, 50.0], index=["0301", "1101", "4601"])
+    h = synthetic_arrivals(population, 3000, seed=2)
+    minors = h[h["unaccompanied_minor"]]
+    assert len(minors) > 0
+    assert (minors[["persons", "adults", "children"]] == [1, 0, 1]).all().all()
+    assert set(h["tie"].dropna()) <= {"0301", "4601"}
+    assert (h["adults"] + h["children"] == h["persons"]).all()
+    assert h["ready_date"].dt.year.eq(2022).all()
+    assert (h["registered_date"] > h["ready_date"]).all()
+
+
+def test_synthetic_arrivals_shares_follow_the_stated_distribution():
+    """With 20,000 households each stated share is met within 2 points."""
+    population = pd.Series([3.0, 1.0], index=["0301", "4601"])
+    when = ArrivalYear()
+    h = synthetic_arrivals(population, 20000, seed=5, when=when)
+    assert math.isclose(h["tie"].isna().mean(), when.shape.no_tie_share, abs_tol=0.02)
+    assert math.isclose(h["complex_health"].mean(), when.shape.complex_health_share, abs_tol=0.02)
+    tied = h["tie"].dropna()
+    assert math.isclose((tied == "0301").mean(), 0.75, abs_tol=0.02)
