@@ -42,16 +42,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import common
-from common import median
-
 import highspy  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from common import median
 
 from optimiser.arrivals import synthetic_arrivals  # noqa: E402
 from optimiser.network import build_network  # noqa: E402
-from optimiser.place import (PlaceInputs, PlaceParams, class_costs, fill_target, household_classes,  # noqa: E402
-                             place)
+from optimiser.place import PlaceInputs, PlaceParams, class_costs, fill_target, household_classes, place  # noqa: E402
 from optimiser.plan import SolverConfig  # noqa: E402
 from optimiser.verify_place import verify_placement  # noqa: E402
 from pipeline.solvers import make_solvers  # noqa: E402

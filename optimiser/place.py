@@ -507,8 +507,8 @@ def generate_columns(inputs: PlaceInputs, groups: pd.DataFrame, costs: ClassCost
         log.warning("column generation stopped after %d rounds; the LP bound is the Lagrangian bound", rounds)
     values = v.x.map(lambda var: var.varValue or 0.0).astype(float)
     flows = values.unstack(fill_value=0.0).reindex(index=groups.index, columns=pairs.columns, fill_value=0.0)
-    return Columns(pairs, flows.where(flows > params.pricing_tolerance, 0.0), result.objective, result.objective if converged else bound,
-                   rounds, converged, seconds)
+    return Columns(pairs, flows.where(flows > params.pricing_tolerance, 0.0), result.objective,
+                   result.objective if converged else bound, rounds, converged, seconds)
 
 
 def reduced_costs(prob: pulp.LpProblem, classes: pd.DataFrame, costs: ClassCosts, codes: pd.Index) -> pd.DataFrame:
@@ -946,7 +946,8 @@ def place(inputs: PlaceInputs, params: PlaceParams, solvers: list) -> PlaceResul
     return PlaceResult(
         placements=placement_table(inputs, placed, params), fill=fill_table(inputs, placed),
         objective=cost["total"], lp_bound=columns.lp_bound, gap=max(gap, 0.0), status=integer.status, costs=cost,
-        national_fill_rate=national_fill_rate(inputs.municipalities, inputs.households["persons"].sum()), classes=len(classes), pairs=integer.pairs,
+        national_fill_rate=national_fill_rate(inputs.municipalities, inputs.households["persons"].sum()),
+        classes=len(classes), pairs=integer.pairs,
         pricing_rounds=columns.rounds, converged=columns.converged, moved=moved,
         solve_seconds=columns.seconds + integer.seconds, seconds=time.perf_counter() - start)
 

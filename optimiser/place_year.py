@@ -23,8 +23,8 @@ Counting rules (IMDi's letter to the municipalities):
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

@@ -15,13 +15,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optimiser.arrivals import ArrivalYear, synthetic_arrivals
-from optimiser.place import (EXTRA_TIER, NEAREST_BEYOND, NO_TIE, WITHIN_REACH, PlaceInputs, PlaceParams,
-                             place)
+from optimiser.place import EXTRA_TIER, NEAREST_BEYOND, NO_TIE, WITHIN_REACH, PlaceParams
 from optimiser.place_year import compare, counts_in_year, hindsight, simulate_year, weekly_batches
 from optimiser.solve import InfeasiblePlan
 from optimiser.verify_place import verify_placement
-from tests.optimiser.place_cases import (PARAMS, SOLVERS, codes, households, line_travel, municipalities,
-                                         placed)
+from tests.optimiser.place_cases import PARAMS, SOLVERS, codes, households, line_travel, municipalities, placed
 
 PROPERTY = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
