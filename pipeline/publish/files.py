@@ -56,12 +56,21 @@ def within(root: Path, path: Path) -> Path:
     return path
 
 
+def _umask() -> int:
+    """Temporary files are created private (0600); what is published gets the
+    permissions any other file written here would get."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_folder(root: Path, folder: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(staging)`` and swap the staging folder in as ``folder`` (inside ``root``)."""
     folder = within(root, folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.staging-", dir=folder.parent))
     try:
+        staging.chmod(0o777 & ~_umask())
         write(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -83,6 +92,7 @@ def atomic_file(root: Path, path: Path, data: bytes | str) -> None:
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
