@@ -73,10 +73,9 @@ def test_plan_keys_cannot_lead_outside_the_config_folder(tree, capsys, key, valu
 
 def test_calibration_name_cannot_lead_outside_the_config_folder(tree, capsys):
     path = tree / "config" / "2022.yaml"
-    text = path.read_text().replace("population_exponent: 0.64", "calibration: ../victim")
-    path.write_text("\n".join(line for line in text.splitlines() if not line.strip().startswith(
-        ("population:", "upper_secondary:", "labour_market:", "centrality:", "settlement_history:",
-         "introduction_results:", "employment:", "weights:"))) + "\n")
+    text = path.read_text()
+    assert "calibration: calibrated-2015-2021" in text
+    path.write_text(text.replace("calibration: calibrated-2015-2021", "calibration: ../victim"))
     status, err = run(tree, capsys, "--plan", "2022")
     assert status == 2, err
     assert "criteria.calibration" in err and "not a plain name" in err
@@ -150,3 +149,15 @@ def test_every_file_a_replan_reads_is_in_its_manifest(tree, capsys):
         assert str(data / name) in inputs, name
     assert str(tree / "config" / "2022.yaml") in inputs and str(tree / "config" / "2022-03.yaml") in inputs
     assert str(tree / "out" / "2022" / "allocation.csv") in inputs
+
+
+def test_published_files_get_ordinary_permissions_not_private_temporary_ones(tmp_path):
+    from pipeline.publish.files import atomic_file, atomic_folder
+    mask = os.umask(0o022)
+    try:
+        atomic_file(tmp_path, tmp_path / "one.txt", "x")
+        atomic_folder(tmp_path, tmp_path / "run", lambda staging: (staging / "two.txt").write_text("y"))
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "one.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "run").stat().st_mode & 0o777 == 0o755
