@@ -32,8 +32,8 @@ class PlanResult:
 def plan_inputs(data: PlanData, access: pd.DataFrame, plan: Plan, submissions: Submissions | None = None,
                 replan: ReplanContext | None = None) -> tuple[criteria.Targets, model.ModelInputs]:
     """Criteria -> targets -> the model's parameters (re-plan adjustments included)."""
-    indicator_frame = criteria.indicators(data, access, plan.network.reasonable_travel_minutes)
-    targets = criteria.targets(data.municipalities["population"], indicator_frame, plan.criteria, plan.need_persons)
+    found = criteria.criteria_of(data, access, plan.network.reasonable_travel_minutes, plan.year)
+    targets = criteria.targets(data.municipalities["population"], found, plan.criteria, plan.need_persons)
     inputs = assemble.model_inputs(data, targets.frame["target"], access, plan, submissions)
     if replan is not None:
         inputs = reallocate.adjust(inputs, plan.replan, replan)

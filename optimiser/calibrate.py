@@ -245,27 +245,31 @@ def damping_factor(growth: float, damping: float) -> float:
     return max(1.0, float(growth)) ** (-float(damping))
 
 
-def year_rates(inputs: YearInputs, exponent: float, damping: float, codes: pd.Index, total: float) -> pd.DataFrame:
-    """c_k(m) for one year: ``total`` times each criterion's distribution over ``codes``.
+def year_rates(inputs: YearInputs, exponent: float, damping: float, codes: pd.Index, total: float,
+               over: pd.Index | None = None) -> pd.DataFrame:
+    """c_k(m) for one year: ``total`` times each criterion's distribution, for ``codes``.
 
-    Indicators: p^a I_k normalised over ``codes``.  Shares: f s_k + (1 - f) s_population,
-    with s_k the share normalised over ``codes`` and f = ``damping_factor``.
+    Indicators: p^a I_k normalised over ``over`` (default ``codes``, the fit
+    set).  Shares: f s_k + (1 - f) s_population, with s_k the share normalised
+    over ``over`` and f = ``damping_factor``.  A municipality outside ``over``
+    gets the fit set's rate per unit of criterion (out-of-sample predictions).
     """
+    over = codes if over is None else over
     population = inputs.population.reindex(inputs.indicators.index).astype(float)
     weighted = inputs.indicators.mul(population ** exponent, axis=0)
-    totals = weighted.loc[codes].sum(axis=0)
+    totals = weighted.loc[over].sum(axis=0)
     if (totals <= 0).any():
         raise ValueError(f"{inputs.year}: criterion {totals.index[totals <= 0][0]!r} is zero on every municipality "
                          f"of the fit set")
     rates = weighted.loc[codes] / totals
     if inputs.shares is not None and len(inputs.shares.columns):
-        shares = inputs.shares.reindex(codes).fillna(0.0).astype(float)
-        share_totals = shares.sum(axis=0)
+        shares = inputs.shares.reindex(inputs.indicators.index).fillna(0.0).astype(float)
+        share_totals = shares.loc[over].sum(axis=0)
         if (share_totals <= 0).any():
             raise ValueError(f"{inputs.year}: share {share_totals.index[share_totals <= 0][0]!r} is zero on every "
                              f"municipality of the fit set")
         f = damping_factor(inputs.growth, damping)
-        damped = (shares / share_totals).mul(f).add((1.0 - f) * rates["population"], axis=0)
+        damped = (shares.loc[codes] / share_totals).mul(f).add((1.0 - f) * rates["population"], axis=0)
         rates = rates.join(damped)
     return rates * float(total)
 
@@ -348,12 +352,13 @@ def fit_years(years: Sequence[YearInputs], reals: Mapping[int, pd.Series], solve
 
 
 def predict_year(inputs: YearInputs, need: float, calibration: YearsCalibration,
-                 codes: pd.Index | None = None) -> pd.Series:
+                 codes: pd.Index | None = None, over: pd.Index | None = None) -> pd.Series:
     """x(m) for every municipality of ``codes`` (default: all of ``inputs``): the
-    ``fit_years`` formula with the year's own growth, summing to ``need``."""
+    ``fit_years`` formula with the year's own growth; the distributions are
+    normalised over ``over`` (default ``codes``), whose predictions sum to ``need``."""
     check_year_inputs(inputs)
     codes = inputs.indicators.index if codes is None else codes
-    rates = year_rates(inputs, calibration.exponent, calibration.damping, codes, need)
+    rates = year_rates(inputs, calibration.exponent, calibration.damping, codes, need, over)
     weights = pd.Series(calibration.weights).reindex(rates.columns, fill_value=0.0)
     return rates.mul(weights, axis=1).sum(axis=1).rename("predicted")
 

@@ -23,8 +23,17 @@ class PlanData:
         ``ba_region`` and ``ba_region_name`` (commuting region),
         ``minutes_to_region_centre`` (real travel time), ``lon``/``lat``.
     history
-        columns ``kommunenummer``, ``year``, ``settled`` (refugees settled, all
-        groups), only years strictly before the plan year.
+        IMDi's settlement history, years strictly before the plan year: one
+        row per municipality and year with ``requested``, ``decided``,
+        ``settled``, ``requested_original`` (before a mid-year cut, 2020) and
+        the hidden-cell counts (``optimiser.history``'s columns); empty when
+        none is on file.
+    population_history
+        ``kommunenummer``, ``year``, ``population`` (1 January), years before
+        the plan year.
+    refugees
+        ``kommunenummer``, ``year``, ``refugees`` (refugees and reunited family
+        living there on 1 January), years before the plan year; may be empty.
     indicators
         planner-supplied criteria (``introduction_results``, ``employment``):
         a Series per criterion indexed by ``kommunenummer``, values >= 0,
@@ -37,9 +46,11 @@ class PlanData:
     """
 
     municipalities: pd.DataFrame
-    history: pd.DataFrame
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
     indicators: Mapping[str, pd.Series] = field(default_factory=dict)
     adjacency: pd.DataFrame | None = None
+    population_history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    refugees: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def codes(self) -> pd.Index:

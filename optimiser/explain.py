@@ -23,7 +23,10 @@ MARGINAL_TOLERANCE = 1e-6
 MARGINAL_SHOWN = 0.005
 LABELS = {
     "population": "population", "centrality": "centrality", "upper_secondary": "upper-secondary access",
-    "labour_market": "labour market", "settlement_history": "settlement history",
+    "labour_market": "labour market", "refugees_per_inhabitant": "refugees living there",
+    "settled_per_inhabitant": "settled recently", "completion": "decisions settled",
+    "request_last": "last year's request", "request_recent": "recent requests",
+    "decided_recent": "recent decisions", "settled_recent": "recently settled",
     "introduction_results": "introduction results", "employment": "employment",
 }
 

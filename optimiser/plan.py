@@ -13,17 +13,26 @@ from optimiser.bands import Bands
 
 # Criteria the engine knows.  ``population`` is the spread criterion (every
 # size of municipality is asked, less than proportionally to its size); the
-# others follow the ministry's list.  Planner-supplied criteria have no public
-# nationwide source and are read from optional files.
+# others follow the ministry's list and the municipality's record
+# (``optimiser.criteria``).  History shares enter as distributions of their
+# own; planner-supplied criteria have no public nationwide source and are read
+# from optional files.
+SHARE_CRITERIA = ("request_last", "request_recent", "decided_recent", "settled_recent")
 BUILTIN_CRITERIA = (
     "population",
     "centrality",
     "upper_secondary",
     "labour_market",
-    "settlement_history",
-)
+    "refugees_per_inhabitant",
+    "settled_per_inhabitant",
+    "completion",
+) + SHARE_CRITERIA
 PLANNER_CRITERIA = ("introduction_results", "employment")
 ALL_CRITERIA = BUILTIN_CRITERIA + PLANNER_CRITERIA
+# Criteria read from the structural registers (schools, commuting regions,
+# centrality): a calibration on years before the registers' vintage leaves
+# them out (they would be look-ahead).
+STRUCTURAL_CRITERIA = ("centrality", "upper_secondary", "labour_market")
 
 
 @dataclass(frozen=True)
@@ -34,6 +43,10 @@ class CriteriaConfig:
     weights: Mapping[str, float]
     # Population is read on 1 January of this many years before the plan year.
     population_lag_years: int = 1
+    # As the need grows beyond last year's, the history shares keep
+    # max(1, N / N_last)^(-history_damping) of their weight; the rest goes to
+    # population (0: history keeps its share of the need; 1: its persons).
+    history_damping: float = 0.0
     # Name of a calibrated config (config/<name>.yaml, written by
     # ``python -m pipeline calibrate``) whose exponent and weights this plan
     # uses; the plan then leaves population_exponent and weights out.

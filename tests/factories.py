@@ -129,8 +129,12 @@ def make_plan(**overrides) -> Plan:
 
 def make_plan_data(population: Sequence[int], *, fylke: Sequence[str] | str = "01",
                    centrality_class: Sequence[int] | int = 3, history: pd.DataFrame | None = None,
-                   indicators: dict | None = None) -> PlanData:
-    """PlanData for ``len(population)`` municipalities (codes from ``codes``)."""
+                   indicators: dict | None = None, population_year: int = 2021) -> PlanData:
+    """PlanData for ``len(population)`` municipalities (codes from ``codes``).
+
+    ``history``: rows of ``kommunenummer``, ``year`` and any of ``requested``,
+    ``decided``, ``settled`` (missing figures 0, no hidden cells); the
+    population is on record for ``population_year``."""
     n = len(population)
     index = pd.Index(codes(n), name="kommunenummer")
     fylke = list(fylke) if _is_sequence(fylke) else [fylke] * n
@@ -141,10 +145,15 @@ def make_plan_data(population: Sequence[int], *, fylke: Sequence[str] | str = "0
         "population": [int(p) for p in population],
         "centrality_class": list(centrality_class) if _is_sequence(centrality_class) else [centrality_class] * n,
     }, index=index)
-    if history is None:
-        history = pd.DataFrame({"kommunenummer": pd.Series(dtype=str), "year": pd.Series(dtype="int64"),
-                                "settled": pd.Series(dtype="int64")})
-    return PlanData(municipalities=frame, history=history, indicators=indicators or {})
+    if history is not None:
+        history = history.copy()
+        for column in ("requested", "decided", "settled", "requested_hidden", "decided_hidden", "settled_hidden"):
+            history[column] = history[column] if column in history else 0
+        history["requested_original"] = float("nan")
+    population_history = pd.DataFrame({"kommunenummer": index, "year": population_year,
+                                       "population": [int(p) for p in population]})
+    return PlanData(municipalities=frame, history=history if history is not None else pd.DataFrame(),
+                    indicators=indicators or {}, population_history=population_history)
 
 
 def make_access(data: PlanData, minutes_to_school: Sequence[float] | float = 0.0,
@@ -159,12 +168,16 @@ def make_access(data: PlanData, minutes_to_school: Sequence[float] | float = 0.0
 
 def write_config(folder: Path, change: Callable[[dict], None] | None = None, plan: str = "2022",
                  source: Path = Path("config")) -> Path:
-    """Copy ``<source>/<plan>.yaml`` into ``folder`` after ``change(raw)`` edits the parsed YAML."""
+    """Copy ``<source>/<plan>.yaml`` into ``folder`` after ``change(raw)`` edits the parsed YAML,
+    with the calibrated configs beside it (a plan may name one)."""
     raw = copy.deepcopy(yaml.safe_load((Path(source) / f"{plan}.yaml").read_text(encoding="utf-8")))
     if change is not None:
         change(raw)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    for calibrated in Path(source).glob("calibrated-*.yaml"):
+        if not (folder / calibrated.name).exists():
+            (folder / calibrated.name).write_bytes(calibrated.read_bytes())
     path = folder / f"{plan}.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path

@@ -6,7 +6,6 @@ its type and plausible range.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -15,13 +14,18 @@ from optimiser.data import PlanData
 from optimiser.plan import PLANNER_CRITERIA, Plan
 from pipeline.errors import InputError
 from pipeline.inputs.catalog import CATALOG, national_path, plan_inputs_dir
+from pipeline.inputs.history import (
+    population_years,
+    read_population_history,
+    read_refugees,
+    read_settlement_history,
+)
 from pipeline.inputs.links import read_links
 from pipeline.inputs.source import FileSet, Source
 from pipeline.inputs.tables import (
     LAT_RANGE,
     LON_RANGE,
     MAX_MINUTES,
-    MAX_PERSONS,
     MAX_POPULATION,
     Column,
     check_codes,
@@ -29,7 +33,6 @@ from pipeline.inputs.tables import (
     read_table,
 )
 
-POPULATION_COLUMN = re.compile(r"^pop_(\d{4})_01_01$")
 MAX_SCHOOLS = 100  # active upper-secondary schools in one municipality (Oslo has about 60)
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 
@@ -43,38 +46,45 @@ def read_plan_data(plan: Plan, files: FileSet, data_dir: Path) -> PlanData:
     def source(name: str) -> Source:
         return files.get_source(national_path(name, data_dir))
 
-    munis = _read_population(plan, source("population"))
+    population_files = [source("population"), source("population_early")]
+    munis = _read_municipalities(plan, population_files)
     codes = munis.index
     munis = munis.join(_read_points(source("points"), codes))
     munis = munis.join(_read_ba_regions(source("ba_regions"), codes))
     munis = munis.join(_read_schools(source("schools"), codes))
     munis = munis.join(_read_centrality(source("centrality"), codes))
-    history = _read_history(plan, source("history"), codes)
     indicators = _read_planner_indicators(plan, files, plan_inputs_dir(plan.name, data_dir), codes)
     links = read_links(source("adjacency"), source("water_pairs"), source("ferries"), codes)
-    return PlanData(municipalities=munis, history=history, indicators=indicators, adjacency=links)
+    return PlanData(municipalities=munis, history=read_settlement_history(source("history"), codes, plan.year),
+                    indicators=indicators, adjacency=links,
+                    population_history=read_population_history(population_files[::-1], codes, plan.year),
+                    refugees=read_refugees(source("refugees"), codes, plan.year))
 
 
-def _read_population(plan: Plan, source: Source) -> pd.DataFrame:
-    text = source.text()
-    header = text.splitlines()[0].split(",") if text else []
-    years = sorted(int(m.group(1)) for c in header if (m := POPULATION_COLUMN.match(c.strip())))
+def _read_municipalities(plan: Plan, sources: list[Source]) -> pd.DataFrame:
+    """Name, county and the population on 1 January of the plan's population
+    year, from whichever population file holds that year (the first file
+    names the municipalities and their counties)."""
     year = plan.population_year
+    main = sources[0]
     if year >= plan.year:
-        raise InputError(f"{source.path}", f"population on 1 January {year} is not known before plan year {plan.year}",
+        raise InputError(f"{main.path}", f"population on 1 January {year} is not known before plan year {plan.year}",
                          "look-ahead; set criteria.population_lag_years >= 1")
-    if year not in years:
-        raise InputError(f"{source.path}:1", f"no column pop_{year}_01_01 for plan year {plan.year}",
-                         f"years present: {', '.join(map(str, years)) or 'none'}")
+    holding = [s for s in sources if year in population_years(s)]
+    if not holding:
+        present = sorted({y for s in sources for y in population_years(s)})
+        raise InputError(f"{main.path}:1", f"no column pop_{year}_01_01 for plan year {plan.year}",
+                         f"years present: {', '.join(map(str, present)) or 'none'}")
+    names = read_table(main, [Column("kommunenummer", "code"), Column("kommunenavn", "text"),
+                              Column("fylkesnummer", "text"), Column("fylkesnavn", "text")])
+    names = (names.rename(columns={"kommunenavn": "kommune", "fylkesnummer": "fylke"})
+             .set_index("kommunenummer").sort_index())
     column = f"pop_{year}_01_01"
-    frame = read_table(source, [
-        Column("kommunenummer", "code"), Column("kommunenavn", "text"),
-        Column("fylkesnummer", "text"), Column("fylkesnavn", "text"),
-        Column(column, "int", minimum=1, maximum=MAX_POPULATION),
-    ])
-    return (frame.rename(columns={"kommunenavn": "kommune", "fylkesnummer": "fylke", column: "population"})
-            .assign(population=lambda f: f["population"].astype("int64"))
-            .set_index("kommunenummer").sort_index())
+    counts = read_table(holding[0], [Column("kommunenummer", "code"),
+                                     Column(column, "int", minimum=1, maximum=MAX_POPULATION)])
+    check_codes(counts, holding[0].path, names.index)
+    population = counts.set_index("kommunenummer")[column].astype("int64").rename("population")
+    return names.join(population)
 
 
 def _read_points(source: Source, codes: pd.Index) -> pd.DataFrame:
@@ -108,32 +118,6 @@ def _read_centrality(source: Source, codes: pd.Index) -> pd.DataFrame:
     check_codes(frame, source.path, codes)
     return (frame.rename(columns={"sentralitetsklasse_ssb_1til6": "centrality_class"})
             .assign(centrality_class=lambda f: f["centrality_class"].astype("int64")).set_index("kommunenummer"))
-
-
-def _read_history(plan: Plan, source: Source, codes: pd.Index) -> pd.DataFrame:
-    """Refugees settled per municipality and year, strictly before the plan year.
-
-    Later years in the same file are history for later plans and are dropped
-    here, never used.  Suppressed cells (under 5) are read as 0: the figures
-    are lower bounds, as IMDi publishes them.
-    """
-    frame = read_table(source, [
-        Column("kommunenummer", "code"), Column("aar", "int", minimum=2000, maximum=LAST_YEAR),
-        Column("bosatte_ukrainere", "int", maximum=MAX_PERSONS),
-        Column("bosatte_ovrige_flyktninger", "int", maximum=MAX_PERSONS),
-        Column("bosatte_enslige_mindreaarige", "int", required=False, maximum=MAX_PERSONS),
-    ], key=None)
-    check_codes(frame, source.path, codes, complete=False)
-    dup = frame.duplicated(["kommunenummer", "aar"])
-    if dup.any():
-        fail_at(source.path, frame, dup, "aar",
-                f"second row for {frame['kommunenummer'][dup].iloc[0]} in {frame['aar'][dup].iloc[0]}")
-    before = frame[frame["aar"] < plan.year]
-    return pd.DataFrame({
-        "kommunenummer": before["kommunenummer"].to_numpy(),
-        "year": before["aar"].astype("int64").to_numpy(),
-        "settled": (before["bosatte_ukrainere"] + before["bosatte_ovrige_flyktninger"]).astype("int64").to_numpy(),
-    })
 
 
 def _read_planner_indicators(plan: Plan, files: FileSet, own_dir: Path, codes: pd.Index) -> dict[str, pd.Series]:

@@ -20,23 +20,22 @@ from pipeline.plans.load import WEIGHT_SUM_TOLERANCE, plan_path
 class CalibratedCriteria:
     population_exponent: float
     weights: Mapping[str, float]
+    history_damping: float = 0.0
 
 
 @dataclass(frozen=True)
 class Provenance:
-    year: int
+    years: tuple[int, ...]
     date: str
     base_plan: str
-    requests_file: str
-    requests_sha256: str
-    population_year: int
-    history_years: tuple[int, ...]
+    requests_files: Mapping[str, str]  # file -> SHA-256
     method: str
     exponent_grid: str
+    dampings: tuple[float, ...]
     coarse_every: int
-    municipalities_fitted: int
-    not_fitted: tuple[str, ...]
+    municipalities_fitted: Mapping[str, int]  # year -> municipalities with a real request
     excluded_criteria: tuple[str, ...]
+    left_out_as_look_ahead: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -60,14 +59,15 @@ class FitSummary:
     folds: int
     in_sample: Figures
     kfold: Figures
-    leave_one_county_out: Figures
+    leave_one_year_out: Figures | None
+    per_year_wape: Mapping[str, float]
 
 
 @dataclass(frozen=True)
 class CalibrationFile:
     calibration: Provenance
     criteria: CalibratedCriteria
-    practice: Practice
+    practice: Mapping[str, Practice]  # year -> the practice seen in its real requests
     fit: FitSummary
 
 
@@ -95,6 +95,8 @@ def parse_calibration(source: Source, raw) -> CalibrationFile:
                          "re-run the calibration instead of editing it")
     if not 0 < cal.criteria.population_exponent <= 1.5:
         raise InputError(where, "criteria.population_exponent: must be in (0, 1.5]")
+    if not 0 <= cal.criteria.history_damping <= 5:
+        raise InputError(where, "criteria.history_damping: must be between 0 and 5")
     return cal
 
 

@@ -105,7 +105,7 @@ def check_calibration_keys(chain: list[tuple[Source, dict]]) -> None:
         return
     source, own = chain[0]
     own_criteria = own.get("criteria") if isinstance(own.get("criteria"), dict) else {}
-    for key in ("population_exponent", "weights"):
+    for key in ("population_exponent", "weights", "history_damping"):
         if key in own_criteria:
             hint = (f"remove criteria.{key} or criteria.calibration; a plan takes them from one place"
                     if "calibration" in own_criteria else
@@ -173,6 +173,8 @@ def _check_criteria(plan: Plan, bad) -> None:
         bad("criteria.weights", f"sum to {sum(weights.values()):.12g}, not 1 (within {WEIGHT_SUM_TOLERANCE:g})")
     if not 0 < plan.criteria.population_exponent <= 1.5:
         bad("criteria.population_exponent", "must be in (0, 1.5]")
+    if not 0 <= plan.criteria.history_damping <= 5:
+        bad("criteria.history_damping", "must be between 0 and 5")
     if not 1 <= plan.criteria.population_lag_years <= 10:
         bad("criteria.population_lag_years", "must be between 1 and 10 (look-ahead below 1)")
 

@@ -138,7 +138,8 @@ def _plan(name: str, config_dir: Path, files: _Files, overrides: Mapping | None)
         plan_files.append(path)
         # The calibration's weights replace the inherited ones as a whole.
         raw = {**raw, "criteria": {**raw["criteria"], "population_exponent": cal.criteria.population_exponent,
-                                   "weights": dict(cal.criteria.weights)}}
+                                   "weights": dict(cal.criteria.weights),
+                                   "history_damping": cal.criteria.history_damping}}
     if overrides:
         raw = merge(raw, dict(overrides))
     return build_plan(name, raw, where), plan_files, where

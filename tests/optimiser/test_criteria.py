@@ -21,8 +21,12 @@ def only_population(n: int) -> pd.DataFrame:
     return pd.DataFrame({"population": 1.0}, index=pd.Index(codes(n), name="kommunenummer"))
 
 
-def indicator_frame(data, reasonable_minutes=90.0, **access):
-    return criteria.indicators(data, make_access(data, **access), reasonable_minutes)
+def found(data, reasonable_minutes=90.0, year=2022, **access) -> criteria.Criteria:
+    return criteria.criteria_of(data, make_access(data, **access), reasonable_minutes, year)
+
+
+def indicator_frame(data, reasonable_minutes=90.0, **access) -> pd.DataFrame:
+    return found(data, reasonable_minutes, **access).indicators
 
 
 def test_criterion_shares_sum_to_one_per_criterion():
@@ -65,7 +69,7 @@ def test_targets_sum_to_need_and_follow_hand_worked_shares():
     # Need 80 -> 30, 25, 25.
     data = make_plan_data([100, 100, 100], centrality_class=[1, 4, 4])
     cfg = CriteriaConfig(population_exponent=1.0, weights={"population": 0.3, "centrality": 0.1})
-    result = criteria.targets(data.municipalities["population"], indicator_frame(data), cfg, 80)
+    result = criteria.targets(data.municipalities["population"], found(data), cfg, 80)
     assert result.frame["target"].tolist() == pytest.approx([30, 25, 25])
     assert result.frame["target_share"].sum() == pytest.approx(1.0)
     assert result.frame["target"].sum() == pytest.approx(80)
@@ -74,11 +78,10 @@ def test_targets_sum_to_need_and_follow_hand_worked_shares():
 
 def test_contributions_sum_to_target_per_municipality():
     data = make_plan_data([1200, 5400, 40000, 700], centrality_class=[6, 4, 2, 5])
-    frame = indicator_frame(data, minutes_to_school=[0, 30, 0, 60],
-                            reachable_population=[20000, 20000, 90000, 4000])
+    found_here = found(data, minutes_to_school=[0, 30, 0, 60], reachable_population=[20000, 20000, 90000, 4000])
     cfg = CriteriaConfig(population_exponent=0.64, weights={
         "population": 0.3, "centrality": 0.1, "upper_secondary": 0.2, "labour_market": 0.2})
-    result = criteria.targets(data.municipalities["population"], frame, cfg, 5500)
+    result = criteria.targets(data.municipalities["population"], found_here, cfg, 5500)
     contributions = result.frame.filter(like="contribution_")
     assert sorted(contributions.columns) == sorted(f"contribution_{k}" for k in cfg.weights)
     assert contributions.sum(axis=1).to_numpy() == pytest.approx(result.frame["target"].to_numpy())
@@ -87,41 +90,62 @@ def test_contributions_sum_to_target_per_municipality():
     assert contributions["contribution_population"].sum() == pytest.approx(5500 * 0.3 / 0.8)
 
 
-def test_settlement_history_lacked_with_empty_history():
+def test_history_lacked_with_empty_history():
     data = make_plan_data([100, 100, 100], centrality_class=[1, 4, 4])
-    frame = indicator_frame(data)
-    assert "settlement_history" not in frame.columns
+    assert "request_last" not in found(data).shares.columns
     cfg = CriteriaConfig(population_exponent=1.0,
-                         weights={"population": 0.3, "centrality": 0.1, "settlement_history": 0.2, "employment": 0.0})
-    result = criteria.targets(data.municipalities["population"], frame, cfg, 80)
-    assert result.lacked == ("settlement_history",)
+                         weights={"population": 0.3, "centrality": 0.1, "request_last": 0.2, "employment": 0.0})
+    result = criteria.targets(data.municipalities["population"], found(data), cfg, 80)
+    assert result.lacked == ("request_last",)
     assert "employment" in result.unused
-    assert "contribution_settlement_history" not in result.frame.columns
+    assert "contribution_request_last" not in result.frame.columns
     # The lacked weight is left out and the rest renormalised: same 30, 25, 25 as without it.
     assert result.frame["target"].tolist() == pytest.approx([30, 25, 25])
 
 
 def test_weights_renormalised_scaling_all_weights_changes_nothing():
     data = make_plan_data([1200, 5400, 40000], centrality_class=[6, 4, 2])
-    frame = indicator_frame(data)
     pop = data.municipalities["population"]
-    small = criteria.targets(pop, frame, CriteriaConfig(0.64, {"population": 0.3, "centrality": 0.1}), 100)
-    large = criteria.targets(pop, frame, CriteriaConfig(0.64, {"population": 3.0, "centrality": 1.0}), 100)
+    small = criteria.targets(pop, found(data), CriteriaConfig(0.64, {"population": 0.3, "centrality": 0.1}), 100)
+    large = criteria.targets(pop, found(data), CriteriaConfig(0.64, {"population": 3.0, "centrality": 1.0}), 100)
     pd.testing.assert_frame_equal(small.frame, large.frame)
 
 
-def test_settlement_history_used_when_history_exists():
-    # Settled in the years before the plan: 10, 0, 5 over two years in municipalities of
-    # 1,000 inhabitants -> 5, 0, 2.5 per 1,000 and year -> indicators 1, 0, 0.5.
-    history = pd.DataFrame({"kommunenummer": ["0001", "0001", "0003", "0003"], "year": [2020, 2021, 2020, 2021],
-                            "settled": [4, 6, 5, 0]})
-    data = make_plan_data([1000, 1000, 1000], history=history)
-    frame = indicator_frame(data)
-    assert frame["settlement_history"].tolist() == pytest.approx([1.0, 0.0, 0.5])
-    cfg = CriteriaConfig(population_exponent=1.0, weights={"settlement_history": 1.0})
-    result = criteria.targets(data.municipalities["population"], frame, cfg, 30)
-    assert result.frame["target"].tolist() == pytest.approx([20, 0, 10])
-    assert result.lacked == ()
+LAST_YEAR = pd.DataFrame({"kommunenummer": ["0001", "0002", "0003"], "year": 2021, "requested": [10, 0, 30],
+                          "decided": [10, 0, 30], "settled": [10, 0, 30]})
+
+
+def test_last_years_request_enters_as_a_share_of_its_own():
+    # Requested in 2021: 10, 0, 30 of 40.  At the same need the targets follow it exactly,
+    # whatever the populations and the exponent (a share is not multiplied by p^a).
+    data = make_plan_data([1000, 5000, 2000], history=LAST_YEAR)
+    cfg = CriteriaConfig(population_exponent=0.5, weights={"request_last": 1.0}, history_damping=1.0)
+    result = criteria.targets(data.municipalities["population"], found(data), cfg, 40)
+    assert result.frame["target"].tolist() == pytest.approx([10, 0, 30])
+    assert result.kept == 1.0
+
+
+def test_a_growing_need_moves_part_of_the_history_weight_to_population():
+    # Need 80 against last year's 40: growth 2; damping 1 keeps f = 2^-1 = 0.5 of the share's
+    # weight and spreads the rest by population (equal here, exponent 1): 80 * (0.5 * share + 0.5 / 3).
+    data = make_plan_data([1000, 1000, 1000], history=LAST_YEAR)
+    cfg = CriteriaConfig(population_exponent=1.0, weights={"request_last": 1.0}, history_damping=1.0)
+    result = criteria.targets(data.municipalities["population"], found(data), cfg, 80)
+    assert result.kept == pytest.approx(0.5)
+    assert result.frame["target"].tolist() == pytest.approx([40 * 0.25 + 80 / 6, 80 / 6, 40 * 0.75 + 80 / 6])
+    # The moved part is shown as population's contribution.
+    assert result.frame["contribution_population"].tolist() == pytest.approx([80 / 6] * 3)
+    # No damping: history keeps its share of the need.
+    still = criteria.targets(data.municipalities["population"], found(data),
+                             CriteriaConfig(population_exponent=1.0, weights={"request_last": 1.0}), 80)
+    assert still.frame["target"].tolist() == pytest.approx([20, 0, 60])
+
+
+def test_a_plan_never_reads_history_of_its_own_year():
+    late = pd.concat([LAST_YEAR, LAST_YEAR.assign(year=2022)])
+    data = make_plan_data([1000, 1000, 1000], history=late)
+    with pytest.raises(ValueError, match="may only read years before 2022"):
+        found(data, year=2022)
 
 
 def test_partial_planner_indicator_is_lacked_not_filled():
@@ -130,7 +154,7 @@ def test_partial_planner_indicator_is_lacked_not_filled():
     frame = indicator_frame(data)
     assert "employment" not in frame.columns
     cfg = CriteriaConfig(population_exponent=1.0, weights={"population": 1.0, "employment": 1.0})
-    result = criteria.targets(data.municipalities["population"], frame, cfg, 30)
+    result = criteria.targets(data.municipalities["population"], found(data), cfg, 30)
     assert result.lacked == ("employment",)
     assert result.frame["target"].tolist() == pytest.approx([10, 10, 10])
 
@@ -144,6 +168,6 @@ def test_upper_secondary_indicator_floors_far_municipalities():
 
 def test_no_weighted_criterion_with_data_raises():
     data = make_plan_data([100, 100, 100])
-    cfg = CriteriaConfig(population_exponent=1.0, weights={"settlement_history": 1.0})
+    cfg = CriteriaConfig(population_exponent=1.0, weights={"request_last": 1.0})
     with pytest.raises(ValueError, match="population"):
-        criteria.targets(data.municipalities["population"], indicator_frame(data), cfg, 30)
+        criteria.targets(data.municipalities["population"], found(data), cfg, 30)

@@ -152,7 +152,7 @@ def test_audit_changed_input_file_names_the_file(stored_run, capsys, tmp_path, m
     status, lines, _ = audit(stored_run, capsys)
     assert status == 0, lines
 
-    population = next(name for name in recorded if "population" in name)
+    population = next(name for name in recorded if "population_kommune_2020" in name)
     path = Path(population)
     path.write_text(path.read_text().replace("697010", "697011", 1))
     Path(next(name for name in recorded if name.endswith(".yaml"))).unlink()

@@ -1,8 +1,10 @@
-"""``python -m pipeline calibrate`` on the real 2024 requests, its refusals of
-look-ahead, and how a plan takes its weights from a calibrated config.
+"""``python -m pipeline calibrate`` on IMDi's real requests of past years, its
+refusals of look-ahead, ``backtest`` on one year, and how a plan takes its
+weights from a calibrated config.
 
-The real-data runs use a three-point exponent grid so the suite stays fast;
-the totals they are checked against are read straight from the data file.
+The real-data runs use two years and a one- or two-point grid so the suite
+stays fast; the figures they are checked against are read straight from the
+data files with pandas.
 """
 from __future__ import annotations
 
@@ -14,16 +16,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from optimiser.data import PlanData
 from pipeline.__main__ import main
-from pipeline.commands.calibrate import check_history
 from pipeline.errors import InputError
 from pipeline.plans.calibrated import read_calibration
 from pipeline.plans.resolve import load_plan, resolve_plan
 from tests.factories import write_config
 
-REQUESTS = Path("data/imdi_anmodning_vedtak_2024.csv")
-FAST = ["--exponent-grid", "0.85:0.95:0.05", "--coarse", "1"]
+HISTORY = Path("data/imdi_anmodning_vedtak_bosatt_2014_2023_uten_2022.csv")
+FAST = ["--exponent-grid", "0.75:0.85:0.1", "--coarse", "1", "--dampings", "0,0.75"]
+YEARS = "2020-2021"
+NAME = "calibrated-2020-2021"
 REPORT_FILES = {"fit.json", "predictions.csv", "residuals_by_county.csv", "predicted_vs_real.png", "report.md"}
 
 
@@ -32,13 +34,13 @@ def included_files(path: Path) -> list[Path]:
     return list(resolve_plan(path.stem, path.parent, Path("data")).plan_files[1:])
 
 
-def real_requests() -> pd.Series:
-    frame = pd.read_csv(REQUESTS, dtype={"kommunenummer": str})
-    return frame.set_index("kommunenummer")["anmodet_2024"]
+def history_requests(year: int, column: str = "anmodning") -> pd.Series:
+    frame = pd.read_csv(HISTORY, dtype={"kommunenummer": str})
+    return frame[frame["aar"] == year].set_index("kommunenummer")[column].dropna()
 
 
-def calibrate(config_dir: Path, out: Path, *extra: str) -> int:
-    return main(["calibrate", "--year", "2024", "--config-dir", str(config_dir), "--out", str(out), *FAST, *extra])
+def calibrate(config_dir: Path, out: Path, *extra: str, years: str = YEARS) -> int:
+    return main(["calibrate", "--years", years, "--config-dir", str(config_dir), "--out", str(out), *FAST, *extra])
 
 
 def without_date(text: str) -> str:
@@ -48,14 +50,14 @@ def without_date(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Two identical calibrations of 2024 (config text and report folder of each)."""
+    """Two identical calibrations of 2020-2021 (config text and report folder of each)."""
     results = []
     for i in range(2):
         root = tmp_path_factory.mktemp(f"calibration{i}")
         config_dir = root / "config"
         write_config(config_dir)
         assert calibrate(config_dir, root / "out") == 0
-        results.append({"config": config_dir / "calibrated-2024.yaml", "folder": root / "out" / "calibration-2024"})
+        results.append({"config": config_dir / f"{NAME}.yaml", "folder": root / "out" / "calibration-2020-2021"})
     return results
 
 
@@ -63,52 +65,41 @@ def test_calibrate_writes_the_calibrated_config_and_the_fit_report(runs):
     run = runs[0]
     assert {p.name for p in run["folder"].iterdir()} == REPORT_FILES
     cal = read_calibration(run["config"])
-    assert cal.calibration.year == 2024
-    assert cal.calibration.population_year == 2023
-    assert cal.calibration.history_years == (2023,)
-    # Kautokeino (5430) has no recorded request; every other municipality is fitted.
-    assert cal.calibration.not_fitted == ("5430",)
-    assert cal.calibration.municipalities_fitted == int(real_requests().notna().sum()) == 355
-    assert 0.85 <= cal.criteria.population_exponent <= 0.95
+    assert cal.calibration.years == (2020, 2021)
+    # 2020 is fitted on the original requests (the plan as made), 2021 on the final ones.
+    assert cal.calibration.municipalities_fitted == {
+        "2020": len(history_requests(2020, "opprinnelig_anmodning")), "2021": len(history_requests(2021))}
+    assert cal.criteria.population_exponent in (0.75, 0.85)
+    assert cal.criteria.history_damping in (0.0, 0.75)
     assert sum(cal.criteria.weights.values()) == pytest.approx(1.0)
-    for figures in (cal.fit.in_sample, cal.fit.kfold, cal.fit.leave_one_county_out):
-        assert 0 < figures.wape < 1
-        assert 0 < figures.spearman <= 1
-    # Out of sample cannot beat the in-sample optimum of the same LP by more than noise.
+    # The registers describe 2020-2022: for these years they would be look-ahead.
+    assert set(cal.calibration.left_out_as_look_ahead) == {"centrality", "upper_secondary", "labour_market"}
+    assert all(cal.criteria.weights[k] == 0 for k in cal.calibration.left_out_as_look_ahead)
+    for figures in (cal.fit.in_sample, cal.fit.kfold, cal.fit.leave_one_year_out):
+        assert 0 < figures.wape < 1 and 0 < figures.spearman <= 1
     assert cal.fit.kfold.wape >= cal.fit.in_sample.wape - 1e-3
     fit = json.loads((run["folder"] / "fit.json").read_text())
     assert fit["fit"] == json.loads(json.dumps(yaml.safe_load(run["config"].read_text())["fit"]))
-    assert len(fit["per_fold"]["kfold"]) == 5 and len(fit["per_fold"]["loco"]) == 11
 
 
 def test_practice_figures_match_the_requests_file(runs):
     cal = read_calibration(runs[0]["config"])
-    positive = real_requests()[real_requests() > 0]
-    assert cal.practice.minimum_request == positive.min()
-    assert cal.practice.asked == len(positive)
-    assert cal.practice.share_at_least_10 == pytest.approx((positive >= 10).mean(), abs=1e-4)
-    assert cal.practice.granularity_share == pytest.approx((positive % cal.practice.granularity_persons == 0).mean(),
-                                                           abs=1e-4)
+    positive = history_requests(2021)
+    positive = positive[positive > 0]
+    practice = cal.practice["2021"]
+    assert practice.minimum_request == positive.min()
+    assert practice.asked == len(positive)
+    assert practice.share_at_least_10 == pytest.approx((positive >= 10).mean(), abs=1e-4)
 
 
-def test_in_sample_predictions_add_up_to_the_real_total(runs):
+def test_in_sample_predictions_add_up_to_each_years_real_total(runs):
     predictions = pd.read_csv(runs[0]["folder"] / "predictions.csv", dtype={"kommunenummer": str, "fylke": str})
-    assert len(predictions) == 356
-    known = predictions.dropna(subset=["real"])
-    total = real_requests().sum()
-    assert total == 36985
-    assert known["real"].sum() == total
-    assert known["in_sample"].sum() == pytest.approx(total, abs=1.0)
-    # Every fitted municipality has an out-of-fold prediction from each scheme.
-    assert known[["kfold", "leave_one_county_out", "fold"]].notna().all().all()
-
-
-def test_residuals_by_county_cover_every_county_and_every_request(runs):
-    table = pd.read_csv(runs[0]["folder"] / "residuals_by_county.csv", dtype={"fylke": str})
-    assert len(table) == 11
-    assert table["municipalities"].sum() == 355
-    assert table["real"].sum() == real_requests().sum()
-    assert (table["in_sample_residual"] - (table["in_sample"] - table["real"])).abs().max() < 0.01
+    for year, real in ((2020, history_requests(2020, "opprinnelig_anmodning")), (2021, history_requests(2021))):
+        rows = predictions[predictions["year"] == year]
+        assert rows["real"].sum() == pytest.approx(real.sum())
+        assert rows["in_sample"].sum() == pytest.approx(real.sum(), abs=1.0)
+        # Every fitted municipality has a prediction from each out-of-sample scheme.
+        assert rows[["kfold", "leave_one_year_out"]].notna().all().all()
 
 
 def test_calibration_is_deterministic_except_the_date_line(runs):
@@ -120,69 +111,73 @@ def test_calibration_is_deterministic_except_the_date_line(runs):
         assert texts[0] == texts[1], name
 
 
-def test_summary_names_in_sample_and_cross_validated_figures(tmp_path, capsys):
-    write_config(tmp_path)
-    assert calibrate(tmp_path, tmp_path / "out", "--exclude", "settlement_history") == 0
-    printed = capsys.readouterr().out
-    for words in ("in sample", "5-fold CV", "leave one county out", "WAPE", "Spearman", "population exponent"):
-        assert words in printed
-    cal = read_calibration(tmp_path / "calibrated-2024-without-settlement_history.yaml")
-    assert cal.criteria.weights["settlement_history"] == 0
-    assert cal.calibration.excluded_criteria == ("settlement_history",)
-
-
 # --- look-ahead is refused ----------------------------------------------------------------------
 
 def test_population_of_the_fitted_year_is_refused(tmp_path, capsys):
     write_config(tmp_path, lambda raw: raw["criteria"].update(population_lag_years=0))
     assert calibrate(tmp_path, tmp_path / "out") == 2
     err = capsys.readouterr().err
-    assert "population_lag_years" in err and "look-ahead" in err
-    assert not (tmp_path / "calibrated-2024.yaml").exists()
+    assert "population_lag_years" in err
+    assert not (tmp_path / f"{NAME}.yaml").exists()
     assert not (tmp_path / "out").exists()
 
 
-def test_register_describing_the_fitted_year_is_refused(tmp_path, capsys):
-    # The school register is from December 2022: not known before 2022 ended.
+def test_the_exam_year_is_never_fitted_nor_backtested(tmp_path, capsys):
     write_config(tmp_path)
-    assert main(["calibrate", "--year", "2022", "--config-dir", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
-    err = capsys.readouterr().err
-    assert "videregaende_skoler" in err and "look-ahead" in err
+    assert main(["calibrate", "--years", "2022", "--config-dir", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert "2022" in capsys.readouterr().err
+    assert main(["backtest", "--year", "2022", "--config-dir", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert "never a backtest year" in capsys.readouterr().err
 
 
-def test_year_without_published_requests_is_refused(tmp_path, capsys):
-    write_config(tmp_path)
-    assert main(["calibrate", "--year", "2023", "--config-dir", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
-    assert "no real requests for 2023" in capsys.readouterr().err
-
-
-def test_requests_file_of_another_year_is_refused(tmp_path, capsys):
+def test_a_history_file_holding_the_exam_year_is_refused(tmp_path, capsys):
     data = tmp_path / "data"
-    shutil.copytree("data", data, symlinks=True)
-    text = REQUESTS.read_text(encoding="utf-8").replace("anmodet_2024", "anmodet_2023", 1)
-    (data / REQUESTS.name).write_text(text, encoding="utf-8")
-    write_config(tmp_path / "config")
-    status = main(["calibrate", "--year", "2024", "--config-dir", str(tmp_path / "config"),
-                   "--data-dir", str(data), "--out", str(tmp_path / "out")])
+    shutil.copytree("data", data)
+    lines = (data / HISTORY.name).read_text(encoding="utf-8").splitlines()
+    lines.append(lines[-1].replace("2023,", "2022,", 1))
+    (data / HISTORY.name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    status = main(["allocate", "--plan", "2022", "--data-dir", str(data), "--out", str(tmp_path / "out")])
     assert status == 2
-    assert "anmodet_2024" in capsys.readouterr().err
+    assert f"{data / HISTORY.name}:{len(lines)}:aar: a figure of 2022" in capsys.readouterr().err
 
 
-def test_settlement_history_of_the_fitted_year_is_refused():
-    municipalities = pd.DataFrame({"population": [1000]}, index=pd.Index(["0301"], name="kommunenummer"))
-    history = pd.DataFrame({"kommunenummer": ["0301", "0301"], "year": [2023, 2024], "settled": [5, 7]})
-    with pytest.raises(InputError, match="look-ahead"):
-        check_history(PlanData(municipalities=municipalities, history=history), 2024)
-    check_history(PlanData(municipalities=municipalities, history=history[history["year"] < 2024]), 2024)
+def test_backtest_of_one_year_plans_it_through_the_milp_and_scores_both_baselines(tmp_path, capsys):
+    out = tmp_path / "out"
+    status = main(["backtest", "--year", "2021", "--out", str(out), *FAST])
+    assert status == 0, capsys.readouterr().err
+    folder = out / "backtest" / "2021"
+    predictions = pd.read_csv(folder / "predictions.csv", dtype={"kommunenummer": str})
+    real = history_requests(2021)
+    assert predictions.set_index("kommunenummer")["real"].sum() == pytest.approx(real.sum())
+    # The engine's numbers are the MILP's: whole, 0 or at least the year's smallest request, summing to the need.
+    engine = predictions["engine"]
+    assert (engine == engine.round()).all()
+    assert ((engine == 0) | (engine >= real[real > 0].min())).all()
+    summary = pd.read_csv(folder / "summary.csv").iloc[0]
+    assert engine.sum() == summary["need"] and summary["trained_on"] == "2015-2020"
+    # The baselines in the same run: last year (2020, final) rescaled, population^a.
+    last = history_requests(2020).reindex(real.index).fillna(0)
+    rescaled = last / last.sum() * summary["need"]
+    got = predictions.set_index("kommunenummer")["last_rescaled"]
+    assert (got - rescaled).abs().max() <= 0.0005  # written to three decimals
+    # Each baseline also as a plan: whole, 0 or at least the minimum, summing to the need, and scored.
+    for column in ("last_rescaled_rounded", "population_rounded"):
+        plan = predictions[column]
+        assert (plan == plan.round()).all() and plan.sum() == summary["need"]
+        assert ((plan == 0) | (plan >= summary["minimum"])).all()
+    assert 0 < summary["last_rounded_wape"] < 1 and 0 < summary["population_rounded_wape"] < 1
+    assert 0 < summary["engine_wape"] < summary["population_wape"]
 
 
 # --- a plan takes its weights from a calibration ------------------------------------------------
 
-CALIBRATED = {"population_exponent": 0.8, "weights": {"population": 0.25, "centrality": 0.75}}
+CALIBRATED = {"population_exponent": 0.8, "weights": {"population": 0.25, "request_last": 0.75},
+              "history_damping": 0.5}
+SHIPPED = Path("config/calibrated-2015-2021.yaml")
 
 
 def write_calibration(folder: Path, name: str = "calibrated-test", change=None) -> Path:
-    raw = yaml.safe_load(Path("config/calibrated-2024.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load(SHIPPED.read_text(encoding="utf-8"))
     raw["criteria"] = json.loads(json.dumps(CALIBRATED))
     if change is not None:
         change(raw)
@@ -194,7 +189,8 @@ def write_calibration(folder: Path, name: str = "calibrated-test", change=None) 
 
 def use_calibration(name: str = "calibrated-test"):
     def change(raw):
-        del raw["criteria"]["weights"], raw["criteria"]["population_exponent"]
+        for key in ("weights", "population_exponent", "history_damping"):
+            raw["criteria"].pop(key, None)
         raw["criteria"]["calibration"] = name
     return change
 
@@ -204,14 +200,16 @@ def test_plan_takes_exponent_and_weights_from_its_calibration(tmp_path):
     path = write_config(tmp_path, use_calibration())
     plan = load_plan(path)
     assert plan.criteria.population_exponent == 0.8
-    assert dict(plan.criteria.weights) == {"population": 0.25, "centrality": 0.75}
+    assert dict(plan.criteria.weights) == {"population": 0.25, "request_last": 0.75}
+    assert plan.criteria.history_damping == 0.5
     assert plan.criteria.calibration == "calibrated-test"
     assert cal in included_files(path)
 
 
 def test_plan_setting_weights_and_a_calibration_is_refused(tmp_path):
     write_calibration(tmp_path)
-    path = write_config(tmp_path, lambda raw: raw["criteria"].update(calibration="calibrated-test"))
+    path = write_config(tmp_path, lambda raw: raw["criteria"].update(calibration="calibrated-test",
+                                                                      population_exponent=0.5))
     with pytest.raises(InputError, match=r"criteria\.population_exponent: set both here and by criteria\.calibration"):
         load_plan(path)
 
@@ -255,6 +253,7 @@ def test_missing_calibration_file_is_refused_naming_it(tmp_path):
     (lambda raw: raw["criteria"]["weights"].update(luck=0.0), r"criteria\.weights\.luck: unknown criterion"),
     (lambda raw: raw["criteria"].update(population_exponent="high"), r"population_exponent: expected a number"),
     (lambda raw: raw["fit"].pop("kfold"), r"fit\.kfold: missing key"),
+    (lambda raw: raw["criteria"].update(history_damping=9), r"history_damping: must be between 0 and 5"),
 ])
 def test_tampered_calibration_file_is_refused_naming_the_key(tmp_path, change, message):
     write_calibration(tmp_path, change=change)
@@ -264,13 +263,10 @@ def test_tampered_calibration_file_is_refused_naming_the_key(tmp_path, change, m
     assert "calibrated-test.yaml" in str(info.value)
 
 
-def test_shipped_calibrated_plan_uses_the_shipped_calibration():
-    plan = load_plan(Path("config/2022-calibrated.yaml"))
-    base = load_plan(Path("config/2022.yaml"))
-    shipped = yaml.safe_load(Path(f"config/{plan.criteria.calibration}.yaml").read_text(encoding="utf-8"))
-    assert plan.criteria.population_exponent == shipped["criteria"]["population_exponent"]
-    assert dict(plan.criteria.weights) == shipped["criteria"]["weights"]
-    # Only the criteria (and the name) differ from the 2022 plan.
-    assert plan.need_persons == base.need_persons and plan.capacity == base.capacity
-    assert plan.unaccompanied_minors == base.unaccompanied_minors and plan.network == base.network
-    read_calibration(Path("config/calibrated-2024.yaml"))
+def test_plan_2022_takes_its_weights_from_a_calibration_on_years_before_2022():
+    plan = load_plan(Path("config/2022.yaml"))
+    cal = read_calibration(Path(f"config/{plan.criteria.calibration}.yaml"))
+    assert max(cal.calibration.years) < 2022
+    assert plan.criteria.population_exponent == cal.criteria.population_exponent
+    assert plan.criteria.history_damping == cal.criteria.history_damping
+    assert dict(plan.criteria.weights) == dict(cal.criteria.weights)

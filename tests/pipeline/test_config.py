@@ -28,7 +28,8 @@ def _missing_top(raw):
 
 
 def _missing_nested(raw):
-    del raw["criteria"]["population_exponent"]
+    # Without a calibration the plan must give its own exponent.
+    raw["criteria"].update(calibration=None, weights={"population": 1.0})
 
 
 def _need_as_text(raw):
@@ -44,7 +45,7 @@ def _need_not_multiple(raw):
 
 
 def _unknown_criterion(raw):
-    raw["criteria"]["weights"]["happiness"] = 0.1
+    raw["criteria"].update(calibration=None, population_exponent=0.8, weights={"population": 0.9, "happiness": 0.1})
 
 
 def _wrong_type_nested(raw):

@@ -176,14 +176,14 @@ def test_ks_minimum_above_the_need_names_the_entry(tree, capsys):
     assert "above the national need 5500" in message
 
 
-@pytest.mark.parametrize("old, new, where, words", [
-    ("time_limit_seconds: 60", "time_limit_seconds: -1", "solver.time_limit_seconds", "must be positive"),
-    ("population: 0.30", "population: 0.35", "criteria.weights", "not 1"),
-    ("need_persons: 5500", f"need_persons: {HUGE}", "need_persons", "must be between 0"),
-    ("mip_rel_gap: 1.0e-5", "mip_rel_gap: 2.0", "solver.mip_rel_gap", "below 1"),
+@pytest.mark.parametrize("file, old, new, where, words", [
+    ("2022", "time_limit_seconds: 60", "time_limit_seconds: -1", "solver.time_limit_seconds", "must be positive"),
+    ("calibrated-2015-2021", "population: 0.0", "population: 0.5", "criteria.weights", "not 1"),
+    ("2022", "need_persons: 5500", f"need_persons: {HUGE}", "need_persons", "must be between 0"),
+    ("2022", "mip_rel_gap: 1.0e-5", "mip_rel_gap: 2.0", "solver.mip_rel_gap", "below 1"),
 ], ids=["negative_time_limit", "weights_not_summing_to_one", "need_1e12", "gap_above_one"])
-def test_implausible_plan_setting_names_the_key(tree, capsys, old, new, where, words):
-    path = tree / "config" / "2022.yaml"
+def test_implausible_plan_setting_names_the_key(tree, capsys, file, old, new, where, words):
+    path = tree / "config" / f"{file}.yaml"
     edit_yaml_text(path, old, new)
     message = assert_stopped(tree, capsys, f"{path}: {where}: ")
     assert words in message

@@ -376,10 +376,13 @@ def test_county_short_of_capacity_is_named(tmp_path, shipped):
 
 
 def test_locked_recommendation_below_county_minimum_is_named(tmp_path, shipped):
-    # 03.csv recommends 230 for Oslo; locked, Oslo takes exactly 230 whatever its
-    # capacity, below the county's spread minimum.
+    # 03.csv recommends 10 below the county's spread minimum for Oslo; locked,
+    # Oslo takes exactly that whatever its capacity.
     root = copy_tree(tmp_path, lock(OSLO))
+    below = int(shipped["county_minimum"]["03"]) - 10
+    recs = county_file(root, "03")
+    set_cell(recs, line_of(recs, OSLO), "recommended", str(below))
     error, minimum, room, short = county_03_conflict(root)
-    assert room == 230 and "0301 locked at 230" in error
+    assert room == below and f"0301 locked at {below}" in error
     assert minimum == shipped["county_minimum"]["03"] > room
     assert short == minimum - room
