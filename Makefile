@@ -4,10 +4,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PLAN   ?= 2022
 RUN    ?= out/$(PLAN)
-YEAR   ?= 2024
+YEARS  ?= 2015-2021
 STAMP  := $(VENV)/.installed
 
-.PHONY: allocate reallocate ladder audit calibrate test bench install clean
+.PHONY: allocate reallocate ladder audit calibrate backtest test bench install clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,7 +30,11 @@ ladder: $(STAMP)
 	$(PY) -m pipeline ladder --plan $(PLAN) --from $(FROM) --to $(TO) --step $(STEP)
 
 calibrate: $(STAMP)
-	$(PY) -m pipeline calibrate --year $(YEAR)
+	$(PY) -m pipeline calibrate --years $(YEARS)
+
+# Every past year planned as the engine would have (FIDELITY.md); YEAR=2024 for one.
+backtest: $(STAMP)
+	$(PY) -m pipeline backtest $(if $(YEAR),--year $(YEAR),--all --fidelity FIDELITY.md)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check optimiser pipeline tests bench
