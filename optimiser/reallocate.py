@@ -12,8 +12,9 @@ plan (``adjust``).  Under both policies:
   previous_m * N_new / N_base, never below settled, keeping 0-or-minimum.
 
 ``replan.policy: spread`` (IMDi's practice in March 2022): the new need is
-spread by the criteria over every eligible municipality; what each was
-asked (if it has not decided), decided or settled is its floor; volunteered
+spread by the criteria over every eligible municipality: each that has not
+declined and has room is asked at least the minimum request, and what each
+was asked (if it has not decided), decided or settled is its floor; volunteered
 extra capacity is room like any other, and the criteria and the relative
 bands decide where the need goes.
 
@@ -97,7 +98,11 @@ def adjust(inputs: ModelInputs, cfg: ReplanConfig, ctx: ReplanContext) -> ModelI
         # A rising need lowers nobody: the floor is what was decided, or asked where nothing is decided yet.
         asked = decision.where(decided, previous).fillna(0)
         m = with_lower_bound(m, np.maximum(settled, asked).astype(int))
-        if not spread:
+        if spread:
+            room = m["base_capacity"] + m["extra_capacity"] >= m["min_request"]
+            everyone = (m["eligible"] & ~declined & room).astype(int) * m["min_request"]
+            m = with_lower_bound(m, everyone)
+        else:
             shortfall = (previous - decision)[declined & (decision >= settled)].astype(int)
     # Whoever must keep what is settled (or asked) can always hold it.
     m["base_capacity"] = np.maximum(m["base_capacity"], m["lower_bound"])
