@@ -25,7 +25,7 @@ EP2 = E2 / (1 - E2)
 FALSE_EASTING = 500000.0
 WIDTH = 1000  # viewBox width in px
 MARGIN = 5  # px around the municipalities' extent
-PALETTE = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")  # light to dark, one per class
+PALETTE = ("#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c")  # light to dark, one per class (ColorBrewer Blues)
 NOT_ASKED = "#e4e4e4"
 
 
@@ -131,11 +131,11 @@ def _legend(label: str, breaks: list[float], known: np.ndarray, missing_label: s
     rows = [(PALETTE[i], f"{fmt(a)}–{fmt(b)}") for i, (a, b) in enumerate(zip(low, high))]
     if missing_label:
         rows.append((NOT_ASKED, missing_label))
-    out = [f'<g class="legend" font-family="sans-serif"><text x="10" y="22" font-size="15" font-weight="bold">'
+    out = [f'<g class="legend" font-family="sans-serif"><text x="10" y="30" font-size="26" font-weight="bold">'
            f'{html.escape(label)}</text>']
     for i, (fill, text) in enumerate(rows):
-        y = 34 + 22 * i
-        out.append(f'<rect x="10" y="{y}" width="18" height="16" fill="{fill}" stroke="#888"/>'
-                   f'<text x="36" y="{y + 13}" font-size="14">{html.escape(text)}</text>')
+        y = 48 + 36 * i
+        out.append(f'<rect x="10" y="{y}" width="30" height="26" fill="{fill}" stroke="#888"/>'
+                   f'<text x="52" y="{y + 21}" font-size="24">{html.escape(text)}</text>')
     out.append("</g>")
     return "".join(out)

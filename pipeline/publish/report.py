@@ -20,7 +20,7 @@ import pandas as pd
 
 from optimiser.plan import Plan
 from pipeline.publish.choropleth import choropleth_svg
-from pipeline.publish.documents import LETTERS_DIR, DocumentSettings, decimal, file_stem, fill, minors_figures, number
+from pipeline.publish.documents import LETTERS_DIR, NBSP, DocumentSettings, decimal, file_stem, fill, minors_figures, number
 from pipeline.publish.run_tables import RunTables
 from pipeline.publish.tables import change_table, county_table
 
@@ -68,6 +68,12 @@ def _td(value, digits: int = 0, signed: bool = False) -> str:
     """A number cell: shown in Norwegian format, raw value in data-v for sorting and sums."""
     raw = "" if _missing(value) else f"{float(value):.10g}"
     return f'<td class="n" data-v="{raw}">{_num(value, digits, signed)}</td>'
+
+
+def _percent(share) -> str:
+    if share is None:
+        return "<td></td>"
+    return f'<td class="n" data-v="{share:.10g}">{decimal(share * 100, 0)}{NBSP}%</td>'
 
 
 def _text(value) -> str:
@@ -141,7 +147,7 @@ def fairness_html(manifest: dict) -> str:
     em = f.get("em_by_county") or []
     if em:
         rows = [_text(f"{c['fylke']} {c['fylkesnavn']}") + _td(c["em_request"]) + _td(c["recommended_em"])
-                + _text("" if c["share"] is None else f"{decimal(c['share'] * 100, 0)} %") for c in em]
+                + _percent(c["share"]) for c in em]
         out += ("<h3>Enslige mindreårige per fylke mot fylkets anbefaling</h3>"
                 + _table("em-table", ["fylke", "EM anmodet", "fylkets EM-anbefaling", "andel"], rows,
                          numeric={1, 2, 3}))
@@ -241,7 +247,7 @@ def municipalities_html(tables: RunTables, letters: set[str], previous: pd.DataF
                         minutes) -> str:
     """Every municipality, one row each (``data-fylke`` for the filter, ``data-v`` for sorting and the
     totals of the visible rows, which the page's script keeps up to date)."""
-    a = tables.allocation.assign(per_1000=lambda f: f["request"] / f["population"] * 1000.0)
+    a = tables.allocation.assign(per_1000=lambda f: (f["request"] / f["population"] * 1000.0).where(f["request"] > 0))
     code = a["kommunenummer"]
     # (header, values, decimals or None for text, summed)
     columns = [("innbyggere", a["population"], 0, False), ("anmodning", a["request"], 0, True),

@@ -188,7 +188,7 @@ def test_fairness_figures_come_from_the_manifest(tmp_path, case):
     assert rows["anmodet om nøyaktig minstetallet"] == "7"
     assert rows["anmodning ÷ mål, største"] == "2,035 (1151 Utsira)"
     assert rows["nye kommuner (ikke anmodet i forrige plan)"] == "85"
-    assert page.tables["em-table"][1] == ["46 Vestland", "13", "18", "72 %"]
+    assert page.tables["em-table"][1] == ["46 Vestland", "13", "18", "72\u00a0%"]
 
 
 def test_comparison_with_imdis_real_requests_of_the_year_before(tmp_path, case):
