@@ -6,14 +6,19 @@ PLAN   ?= 2022
 RUN    ?= out/$(PLAN)
 YEAR   ?= 2024
 STAMP  := $(VENV)/.installed
+PDF_STAMP := $(VENV)/.installed-pdf
 
-.PHONY: allocate reallocate ladder audit calibrate test bench install clean
+.PHONY: allocate reallocate ladder audit calibrate letters-pdf test bench install clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+$(PDF_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[pdf]'
+	touch $(PDF_STAMP)
 
 install: $(STAMP)
 
@@ -31,6 +36,10 @@ ladder: $(STAMP)
 
 calibrate: $(STAMP)
 	$(PY) -m pipeline calibrate --year $(YEAR)
+
+# The letters of out/$(PLAN)/ as PDF (headless Chromium; run the plan first).
+letters-pdf: $(PDF_STAMP)
+	$(PY) -m pipeline letters-pdf --plan $(PLAN)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check optimiser pipeline tests bench

@@ -56,18 +56,27 @@ def browser_missing(reason: str):
 
 
 @pytest.fixture(scope="session")
-def browser():
-    """Headless Chromium (the Debian package) driven by Playwright; skipped when either is
-    missing, except in CI."""
+def chromium() -> Path:
+    """The system's Chromium, with Playwright and pypdf to drive it and split what it prints;
+    skipped when any is missing, except in CI."""
     if not CHROMIUM.is_file():
         browser_missing(f"{CHROMIUM} is missing")
     try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        browser_missing("playwright is not installed (pip install -e '.[test]')")
+        import playwright.sync_api  # noqa: F401
+        import pypdf  # noqa: F401
+    except ImportError as exc:
+        browser_missing(f"{exc.name} is not installed (pip install -e '.[test]')")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def browser(chromium):
+    """Headless Chromium (the Debian package) driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as p:
         # Playwright already starts Chromium headless, without sandbox, sync or background networking.
-        engine = p.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+        engine = p.chromium.launch(executable_path=str(chromium), headless=True,
                                    args=["--disable-gpu", "--disable-quic", "--disable-component-update"])
         yield engine
         engine.close()

@@ -18,6 +18,7 @@ COMMANDS = {
     "ladder": ("pipeline.commands.ladder", "requests for an increasing list of needs, never falling"),
     "calibrate": ("pipeline.commands.calibrate", "fit the criteria weights to a year's real requests"),
     "audit": ("pipeline.commands.audit", "re-check a stored run from its files alone"),
+    "letters-pdf": ("pipeline.commands.letters_pdf", "print the letters of a published run as PDF (headless Chromium)"),
     "illustrate": ("pipeline.commands.illustrate", "write illustrative county, KS and municipal inputs for a plan"),
 }
 
