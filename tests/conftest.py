@@ -29,19 +29,20 @@ REQUIRE_BROWSER = os.environ.get("BUSETTING_REQUIRE_BROWSER") == "1"
 
 @pytest.fixture(scope="session")
 def published(tmp_path_factory):
-    """``published(plan)``: the run folder of ``plan`` published once per session by
-    ``python -m pipeline allocate`` into one out folder (a re-plan finds its base plan
-    there).  Tests read it or copy it; none may change it."""
+    """``published(plan, command="allocate")``: the run folder of ``plan`` published once per
+    session by ``python -m pipeline <command>`` into one out folder (a re-plan finds its
+    base plan there).  Tests read it or copy it and may add folders beside it (a ladder);
+    none may change a run folder."""
     from pipeline.__main__ import main
 
     out = tmp_path_factory.mktemp("published")
     done = {}
 
-    def run(plan: str) -> Path:
+    def run(plan: str, command: str = "allocate") -> Path:
         if plan not in done:
             stderr = io.StringIO()
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(stderr):
-                status = main(["allocate", "--plan", plan, "--out", str(out)])
+                status = main([command, "--plan", plan, "--out", str(out)])
             assert status == 0, stderr.getvalue()
             done[plan] = out / plan
         return done[plan]

@@ -65,12 +65,12 @@ def criteria_weights(manifest: dict) -> tuple[list[str], dict[str, float], set[s
 
 
 def attachment(row: Mapping, standard: str, values: Mapping[str, str], templates: Templates, manifest: dict,
-               targets: pd.DataFrame) -> str:
+               targets: Mapping[str, Mapping[str, float]]) -> str:
     """The attachment "Anmodningskriterier": the ministry's criteria, their weights and this municipality's target."""
     parts, path = templates.letter[standard], templates.paths[f"letter.{standard}.md"]
     listed, weights, used, lacked = criteria_weights(manifest)
     total_used = sum(weights[n] for n in listed if n in used) or 1.0
-    own = targets.loc[row["kommunenummer"]] if row["kommunenummer"] in targets.index else pd.Series(dtype=float)
+    own = targets.get(row["kommunenummer"], {})
     lines = [fill(parts["criteria_header"], values, path, "criteria_header")]
     for name in listed:
         cell = {**values, "criterion": templates.criterion(name, standard), "weight": percent(weights[name])}
@@ -197,6 +197,7 @@ def letters_for(tables: RunTables, plan: Plan, settings: DocumentSettings, manif
     minors = minors_figures(plan, settings.letters)
     common = {}
     sizes = allocation.groupby("fylke")["kommunenummer"].size()
+    targets = tables.targets.to_dict("index")
     out = []
     for row in asked.to_dict("records"):
         standard = standards[row["kommunenummer"]]
@@ -209,7 +210,7 @@ def letters_for(tables: RunTables, plan: Plan, settings: DocumentSettings, manif
         text = render_letter(row, standard, values, templates, minors, own_county_authority=sizes[row["fylke"]] == 1)
         extra = tidy(attachment(row, standard, {**values, "kommune": str(row["kommune"]), "year": values["year"],
                                                 "request": number(int(row["request"]))},
-                                templates, manifest, tables.targets))
+                                templates, manifest, targets))
         title = f"{values['subject']} i {values['year']} - {row['kommune']} kommune"
         body = SECTION.format(lang=LANG[standard], body=markdown_to_html(text) + '\n<div class="attachment">\n'
                               + markdown_to_html(extra) + "\n</div>")

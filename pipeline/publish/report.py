@@ -267,14 +267,15 @@ def municipalities_html(tables: RunTables, letters: set[str], previous: pd.DataF
     header = ["kommune", "fylke"] + [c[0] for c in columns]
     numeric = {i + 2 for i, c in enumerate(columns) if c[2] is not None}
     rows = []
+    lists = [(values.tolist(), digits, header == "endring") for header, values, digits, _ in columns]
     for i, r in enumerate(a.to_dict("records")):
         link = f"{LETTERS_DIR}/{file_stem(r['kommunenummer'], r['kommune'])}.html"
         name = html.escape(f"{r['kommunenummer']} {r['kommune']}")
         cells = [f'<td><a href="{link}">{name}</a></td>' if link in letters else f"<td>{name}</td>",
                  _text(r["fylkesnavn"])]
-        for _, values, digits, _summed in columns:
-            value = values.iloc[i]
-            cells.append(_text(value) if digits is None else _td(value, digits, signed=values is a.get("change")))
+        for values, digits, signed in lists:
+            value = values[i]
+            cells.append(_text(value) if digits is None else _td(value, digits, signed=signed))
         rows.append(f'<tr data-fylke="{html.escape(str(r["fylke"]))}">' + "".join(cells) + "</tr>")
     foot = [f'<th>Sum (<span id="visible-count">{len(a)}</span> kommuner)</th>', "<td></td>"]
     for i, (_, values, digits, summed) in enumerate(columns):
