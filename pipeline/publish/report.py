@@ -49,6 +49,13 @@ NUMBER_CLASS = ' class="n"'
 STATUS = {"optimal": "optimal", "feasible": "gyldig (stoppet ved en grense, ikke bevist optimal)"}
 
 
+def reasons_nb(text) -> str:
+    """A re-plan's change_reason ("declined + extra capacity") in bokmål."""
+    if _missing(text):
+        return ""
+    return " + ".join(CHANGE_PARTS.get(part.strip(), part.strip()) for part in str(text).split("+") if part.strip())
+
+
 def limits_nb(text: str) -> str:
     return "; ".join(LIMITS.get(part.strip(), part.strip()) for part in str(text).split(";") if part.strip())
 
@@ -210,7 +217,7 @@ def replan_html(tables: RunTables, base_plan: str | None) -> str:
     ranked = ranked[ranked["size"] > 0].head(LARGEST_CHANGES)
     if len(ranked):
         rows = [_text(f"{r['kommunenummer']} {r['kommune']}") + _text(r["fylkesnavn"]) + _td(r["previous"])
-                + _td(r["request"]) + _td(r["change"], signed=True) + _text(r.get("change_reason", ""))
+                + _td(r["request"]) + _td(r["change"], signed=True) + _text(reasons_nb(r.get("change_reason")))
                 for r in ranked.to_dict("records")]
         out += [f"<h3>De {len(ranked)} største endringene</h3>",
                 _table("changes-table", ["kommune", "fylke", "forrige anmodning", "ny anmodning", "endring", "årsak"],
@@ -258,7 +265,8 @@ def municipalities_html(tables: RunTables, letters: set[str], previous: pd.DataF
         columns.append((f"anmodning {year} (IMDi)", code.map(previous["requested"]), 0, True))
     if tables.is_replan:
         columns += [("forrige anmodning", a["previous"], 0, True), ("endring", a["change"], 0, True),
-                    ("årsak til endringen", a.get("change_reason", pd.Series("", index=a.index)), None, False)]
+                    ("årsak til endringen", a.get("change_reason", pd.Series("", index=a.index)).map(reasons_nb), None,
+                     False)]
     binding = code.map(tables.binding).fillna("").astype(str)
     reasons = [not_asked_reason(r, b, minutes) for r, b in zip(a.to_dict("records"), binding)]
     columns += [("ikke anmodet: hvorfor", pd.Series(reasons, index=a.index), None, False),

@@ -85,7 +85,7 @@ def test_audit_passes_on_a_fresh_run_with_extra_files(run_copy, capsys):
 def test_audit_one_digit_edit_names_the_municipality(run_copy, capsys):
     _, header, fields = allocation_line(run_copy, ALVER)
     old = int(fields[header.index("request")])
-    # Change the last digit only: 30 -> 31, 28 -> 29 ...
+    # Change the last digit only: 30 -> 31, 17 -> 18 ...
     new = old - old % 10 + (old % 10 + 1) % 10
     set_request(run_copy, ALVER, str(new))
     status, lines, _ = audit(run_copy, capsys)

@@ -231,11 +231,14 @@ def test_replan_shows_the_change_by_reason_the_largest_changes_and_the_declined_
     allocation.loc[code == "4621", "change_shortfall_received"] = 5
     allocation.loc[code == "4631", "change_declined"] = -5
     allocation["change_reason"] = ""
+    allocation.loc[code == "0301", "change_reason"] = "extra capacity"
+    allocation.loc[code == "4631", "change_reason"] = "declined"
     tables = dataclasses.replace(tables_for(plan, allocation), shortfalls=pd.DataFrame(
         {"origin": ["4631"], "receiver": ["4621"], "persons": [5], "minutes": [48.4], "within_reach": [True]}))
     _, _, _, page = write(tmp_path, case, allocation, tables=tables, with_letters=False)
     changes = page.tables["changes-table"]
     assert [row[0] for row in changes[1:4]] == ["0301 Oslo", "4601 Bergen", "4621 Voss"]
+    assert changes[1][-1] == "ekstra kapasitet"  # explain's English reason in bokmål
     parts_table = {r[0]: number(r[2]) for r in page.tables["change-parts-table"][1:]}
     assert parts_table["endring i alt"] == 420 and parts_table["vedtok færre"] == -5
     assert page.tables["shortfalls-table"][1] == ["4631 Alver", "4621 Voss", "5", "48", "ja"]
