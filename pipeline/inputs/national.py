@@ -26,6 +26,7 @@ from pipeline.inputs.tables import (
     Column,
     check_codes,
     fail_at,
+    read_by_year,
     read_table,
 )
 
@@ -117,17 +118,12 @@ def _read_history(plan: Plan, source: Source, codes: pd.Index) -> pd.DataFrame:
     here, never used.  Suppressed cells (under 5) are read as 0: the figures
     are lower bounds, as IMDi publishes them.
     """
-    frame = read_table(source, [
+    frame = read_by_year(source, [
         Column("kommunenummer", "code"), Column("aar", "int", minimum=2000, maximum=LAST_YEAR),
         Column("bosatte_ukrainere", "int", maximum=MAX_PERSONS),
         Column("bosatte_ovrige_flyktninger", "int", maximum=MAX_PERSONS),
         Column("bosatte_enslige_mindreaarige", "int", required=False, maximum=MAX_PERSONS),
-    ], key=None)
-    check_codes(frame, source.path, codes, complete=False)
-    dup = frame.duplicated(["kommunenummer", "aar"])
-    if dup.any():
-        fail_at(source.path, frame, dup, "aar",
-                f"second row for {frame['kommunenummer'][dup].iloc[0]} in {frame['aar'][dup].iloc[0]}")
+    ], codes)
     before = frame[frame["aar"] < plan.year]
     return pd.DataFrame({
         "kommunenummer": before["kommunenummer"].to_numpy(),

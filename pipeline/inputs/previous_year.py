@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from pipeline.inputs.source import Source
-from pipeline.inputs.tables import MAX_PERSONS, Column, check_codes, fail_at, read_table
+from pipeline.inputs.tables import MAX_PERSONS, Column, read_by_year
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 
@@ -20,16 +20,11 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 def read_previous_year(source: Source, plan_year: int, codes: pd.Index) -> pd.DataFrame | None:
     """Requests, decisions and settled of ``plan_year - 1`` by kommunenummer (every code of
     ``codes``), or None when the file has no row for that year."""
-    frame = read_table(source, [
+    frame = read_by_year(source, [
         Column("aar", "int", minimum=FIRST_YEAR, maximum=LAST_YEAR), Column("kommunenummer", "code"),
         Column("anmodning", "float", maximum=MAX_PERSONS), Column("vedtak", "float", required=False, maximum=MAX_PERSONS),
         Column("bosatt", "float", maximum=MAX_PERSONS),
-    ], key=None)
-    check_codes(frame, source.path, codes, complete=False)
-    dup = frame.duplicated(["kommunenummer", "aar"])
-    if dup.any():
-        fail_at(source.path, frame, dup, "aar",
-                f"second row for {frame['kommunenummer'][dup].iloc[0]} in {frame['aar'][dup].iloc[0]}")
+    ], codes)
     year = plan_year - 1
     rows = frame[frame["aar"] == year]
     if rows.empty:
@@ -38,5 +33,4 @@ def read_previous_year(source: Source, plan_year: int, codes: pd.Index) -> pd.Da
                         "decided": rows["vedtak"].astype(float).to_numpy(),
                         "settled": rows["bosatt"].astype(float).to_numpy()},
                        index=pd.Index(rows["kommunenummer"], name="kommunenummer"))
-    out.attrs["year"] = year
     return out.reindex(codes)

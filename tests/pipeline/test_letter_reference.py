@@ -27,16 +27,7 @@ import pytest
 from pipeline.inputs.source import FileSet, Source
 from pipeline.publish.documents import load_templates, number, short_date
 from pipeline.publish.letters import letters_for
-from tests.pipeline.documents_case import (
-    ALVER,
-    KONGSVINGER,
-    allocation_2022,
-    manifest_for,
-    municipalities_2022,
-    plan_2022,
-    settings_for,
-    tables_for,
-)
+from tests.pipeline import documents_case as case_2022
 
 REFERENCE = Path("tests/reference")
 REAL_LETTER = REFERENCE / "imdi_oppmoding_2022_alver.txt"  # nynorsk, IMDi's own
@@ -173,10 +164,10 @@ def compare(reference: str, letter_page: str, standard: str, values: dict) -> li
 
 @pytest.fixture(scope="module")
 def case():
-    plan = plan_2022()
-    municipalities = municipalities_2022(plan)
-    allocation = allocation_2022(plan, municipalities)
-    return plan, allocation, settings_for(plan)
+    plan = case_2022.plan_2022()
+    municipalities = case_2022.municipalities_2022(plan)
+    allocation = case_2022.allocation_2022(plan, municipalities)
+    return plan, allocation, case_2022.settings_for(plan)
 
 
 def render(case, settings=None, allocation=None) -> dict:
@@ -184,7 +175,7 @@ def render(case, settings=None, allocation=None) -> dict:
     plan, base_allocation, base_settings = case
     allocation = base_allocation if allocation is None else allocation
     settings = settings or base_settings
-    letters = letters_for(tables_for(plan, allocation), plan, settings, manifest_for(plan, allocation))
+    letters = letters_for(case_2022.tables_for(plan, allocation), plan, settings, case_2022.manifest_for(plan, allocation))
     return {letter.stem[:4]: letter.html for letter in letters}
 
 
@@ -206,22 +197,22 @@ def pages(case):
 
 
 def test_alver_letter_reads_like_the_real_letter_in_every_sentence(case, pages):
-    assert case[2].standards.loc[ALVER, "standard"] == "nn"
-    problems = compare(REAL_LETTER.read_text(encoding="utf-8"), pages[ALVER], "nn", values_for(case, ALVER))
+    assert case[2].standards.loc[case_2022.ALVER, "standard"] == "nn"
+    problems = compare(REAL_LETTER.read_text(encoding="utf-8"), pages[case_2022.ALVER], "nn", values_for(case, case_2022.ALVER))
     assert not problems, "\n".join(problems)
 
 
 def test_a_bokmal_municipality_reads_like_the_bokmal_rendering(case, pages):
-    assert case[2].standards.loc[KONGSVINGER, "official"] == "Bokmål"
-    problems = compare(BOKMAL_RENDERING.read_text(encoding="utf-8"), pages[KONGSVINGER], "nb",
-                       values_for(case, KONGSVINGER))
+    assert case[2].standards.loc[case_2022.KONGSVINGER, "official"] == "Bokmål"
+    problems = compare(BOKMAL_RENDERING.read_text(encoding="utf-8"), pages[case_2022.KONGSVINGER], "nb",
+                       values_for(case, case_2022.KONGSVINGER))
     assert not problems, "\n".join(problems)
 
 
 def test_the_data_driven_figure_must_be_the_allocations(case, pages):
     """The request sentence is compared with the allocation's number: another number fails."""
-    values = {**values_for(case, ALVER), "request": values_for(case, ALVER)["request"] + 1}
-    problems = compare(REAL_LETTER.read_text(encoding="utf-8"), pages[ALVER], "nn", values)
+    values = {**values_for(case, case_2022.ALVER), "request": values_for(case, case_2022.ALVER)["request"] + 1}
+    problems = compare(REAL_LETTER.read_text(encoding="utf-8"), pages[case_2022.ALVER], "nn", values)
     assert len(problems) == 1 and "ber IMDi om at Alver kommune busetter" in problems[0], problems
 
 
@@ -235,6 +226,6 @@ def test_a_one_word_change_to_a_template_sentence_fails(case, tmp_path):
     template.write_text(text.replace(sentence, "Målet er deltaking i arbeid og kulturliv."), encoding="utf-8")
     templates = load_templates(FileSet(Source.read(p) for p in folder.glob("*")), tmp_path)
     edited = render(case, dataclasses.replace(case[2], templates=templates))
-    problems = compare(REAL_LETTER.read_text(encoding="utf-8"), edited[ALVER], "nn", values_for(case, ALVER))
+    problems = compare(REAL_LETTER.read_text(encoding="utf-8"), edited[case_2022.ALVER], "nn", values_for(case, case_2022.ALVER))
     assert len(problems) == 1, problems
     assert problems[0].startswith("missing or changed:") and "Målet er deltaking i arbeid og samfunnsliv" in problems[0]

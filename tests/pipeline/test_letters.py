@@ -20,15 +20,7 @@ from pipeline.plans.letters import read_letter_config as load_letter_config
 from pipeline.publish.documents import file_stem
 from pipeline.publish.documents import load_templates as load_template_files
 from pipeline.publish.letters import write_letters
-from tests.pipeline.documents_case import (
-    ALVER,
-    allocation_2022,
-    manifest_for,
-    municipalities_2022,
-    plan_2022,
-    settings_for,
-    tables_for,
-)
+from tests.pipeline import documents_case as case_2022
 
 NBSP = "\u00a0"
 STANDARDS_FILE = Path("data/maalform_kommune_2020.csv")
@@ -39,17 +31,25 @@ ATTACHMENT = "## Vedlegg: Anmodningskriterier"
 
 @pytest.fixture(scope="module")
 def case():
-    plan = plan_2022()
-    municipalities = municipalities_2022(plan)
-    return plan, municipalities, settings_for(plan)
+    plan = case_2022.plan_2022()
+    municipalities = case_2022.municipalities_2022(plan)
+    return plan, municipalities, case_2022.settings_for(plan)
+
+
+@pytest.fixture(scope="module")
+def default(case, tmp_path_factory):
+    """The letters of the shared 2022 case, written once for the module: (allocation, files, folder)."""
+    folder = tmp_path_factory.mktemp("letters")
+    allocation, files = render(folder, case)
+    return allocation, files, folder
 
 
 def render(tmp_path, case, allocation=None, plan=None, manifest=None):
     base_plan, municipalities, settings = case
     plan = plan or base_plan
-    allocation = allocation_2022(base_plan, municipalities) if allocation is None else allocation
-    files = write_letters(tmp_path, tables_for(base_plan, allocation), plan, settings,
-                          manifest or manifest_for(base_plan, allocation))
+    allocation = case_2022.allocation_2022(base_plan, municipalities) if allocation is None else allocation
+    files = write_letters(tmp_path, case_2022.tables_for(base_plan, allocation), plan, settings,
+                          manifest or case_2022.manifest_for(base_plan, allocation))
     return allocation, files
 
 
@@ -67,8 +67,8 @@ def raw_config(name: str = "2022") -> dict:
 
 
 @pytest.mark.parametrize("code, name", [("4631", "Alver"), ("4601", "Bergen"), ("1103", "Stavanger")])
-def test_nynorsk_and_neutral_municipalities_of_nynorsk_counties_get_nynorsk(tmp_path, case, code, name):
-    allocation, _ = render(tmp_path, case)
+def test_nynorsk_and_neutral_municipalities_of_nynorsk_counties_get_nynorsk(default, code, name):
+    allocation, _, tmp_path = default
     text = letter(tmp_path, code)
     assert f"ber IMDi om at {name} kommune busetter {request_of(allocation, code)} flyktningar i 2022" in text
     for word in BOKMAL_ONLY:
@@ -76,8 +76,8 @@ def test_nynorsk_and_neutral_municipalities_of_nynorsk_counties_get_nynorsk(tmp_
 
 
 @pytest.mark.parametrize("code, name", [("3401", "Kongsvinger"), ("0301", "Oslo"), ("5001", "Trondheim")])
-def test_bokmal_and_neutral_municipalities_of_bokmal_counties_get_bokmal(tmp_path, case, code, name):
-    allocation, _ = render(tmp_path, case)
+def test_bokmal_and_neutral_municipalities_of_bokmal_counties_get_bokmal(default, code, name):
+    allocation, _, tmp_path = default
     text = letter(tmp_path, code)
     request = f"{request_of(allocation, code):,}".replace(",", NBSP)
     assert f"ber IMDi om at {name} kommune bosetter {request} flyktninger i 2022" in text
@@ -104,8 +104,8 @@ def test_neutral_municipality_gets_its_county_majority_and_bokmal_on_a_tie():
                                 "0103": "nb", "0201": "nb"}
 
 
-def test_one_letter_per_municipality_asked_in_markdown_and_html(tmp_path, case):
-    allocation, files = render(tmp_path, case)
+def test_one_letter_per_municipality_asked_in_markdown_and_html(default):
+    allocation, files, tmp_path = default
     asked = allocation.loc[allocation["request"] > 0, "kommunenummer"]
     stems = {Path(f).stem for f in files}
     assert {s[:4] for s in stems} == set(asked)
@@ -119,9 +119,9 @@ def test_one_letter_per_municipality_asked_in_markdown_and_html(tmp_path, case):
     assert "src=" not in page and "<link" not in page  # nothing loaded from anywhere
 
 
-def test_sourced_facts_are_not_marked_and_the_stand_in_date_is(tmp_path, case):
-    render(tmp_path, case)
-    text = letter(tmp_path, ALVER)
+def test_sourced_facts_are_not_marked_and_the_stand_in_date_is(default):
+    tmp_path = default[2]
+    text = letter(tmp_path, case_2022.ALVER)
     raw = raw_config()
     assert raw["illustrative"] == ["letter_date"]
     assert "Dato: 11.11.2021 (illustrativt)" in text
@@ -134,9 +134,9 @@ def test_replan_letter_marks_every_unsourced_fact(tmp_path, case):
     plan_03 = dataclasses.replace(plan, name="2022-03", need_persons=35000, unaccompanied_minors=None)
     config = load_letter_config(Path("config/letters/2022-03.yaml"), plan_03)
     allocation = replan_allocation(plan, municipalities)
-    write_letters(tmp_path, tables_for(plan, allocation), plan_03, dataclasses.replace(settings, letters=config),
-                  manifest_for(plan_03, allocation))
-    alver = letter(tmp_path, ALVER)
+    write_letters(tmp_path, case_2022.tables_for(plan, allocation), plan_03, dataclasses.replace(settings, letters=config),
+                  case_2022.manifest_for(plan_03, allocation))
+    alver = letter(tmp_path, case_2022.ALVER)
     for fact in ("Dato: 18.3.2022 (illustrativt)", "er 31.3.2022 (illustrativt)", "post@imdi.no (illustrativt)",
                  "N.N. (illustrativt)"):
         assert fact in alver, fact
@@ -145,14 +145,14 @@ def test_replan_letter_marks_every_unsourced_fact(tmp_path, case):
 def test_attachment_weights_the_criteria_as_the_plan_and_adds_up_to_the_target(tmp_path, case):
     plan = case[0]
     allocation, _ = render(tmp_path, case)
-    text = letter(tmp_path, ALVER).split(ATTACHMENT)[1]
+    text = letter(tmp_path, case_2022.ALVER).split(ATTACHMENT)[1]
     rows = [line.split("|")[1:-1] for line in text.splitlines() if line.startswith("| ") and "---" not in line]
     body = {r[0].strip(): [c.strip() for c in r[1:]] for r in rows[1:]}
     total = body.pop("Sum")
     weights = plan.criteria.weights
     assert len(body) == sum(1 for w in weights.values() if w > 0)
     persons = [float(c[2].replace(",", ".")) for c in body.values() if c[2] != "–"]
-    target = allocation.set_index("kommunenummer").loc[ALVER, "target"]
+    target = allocation.set_index("kommunenummer").loc[case_2022.ALVER, "target"]
     assert sum(persons) == pytest.approx(target, abs=0.05 * len(persons))
     assert float(total[2].replace(",", ".")) == pytest.approx(target, abs=0.05)
     assert sorted(c[1] for c in body.values() if c[1] == "manglar data") == ["manglar data"] * 2
@@ -167,33 +167,33 @@ def test_every_criterion_has_a_name_in_both_standards(case):
 
 def test_input_sentences_follow_what_the_run_received(tmp_path, case):
     plan, municipalities, _ = case
-    allocation = allocation_2022(plan, municipalities)
-    manifest = manifest_for(plan, allocation)
+    allocation = case_2022.allocation_2022(plan, municipalities)
+    manifest = case_2022.manifest_for(plan, allocation)
     manifest["submissions"] = {**manifest["submissions"], "ks": None, "county_recommendations": 0}
     render(tmp_path, case, allocation, manifest=manifest)
-    text = letter(tmp_path, ALVER)
+    text = letter(tmp_path, case_2022.ALVER)
     assert "innspel frå fylkeskommunane" not in text and "(KS) har gitt" not in text
     manifest["submissions"]["ks"] = {"agrees": False}
     render(tmp_path, case, allocation, manifest=manifest)
-    assert "Kommunesektorens organisasjon (KS) har gitt innspel til fordelinga." in letter(tmp_path, ALVER)
+    assert "Kommunesektorens organisasjon (KS) har gitt innspel til fordelinga." in letter(tmp_path, case_2022.ALVER)
 
 
-def test_oslo_is_its_own_county_authority_and_gets_no_county_copy(tmp_path, case):
-    render(tmp_path, case)
+def test_oslo_is_its_own_county_authority_and_gets_no_county_copy(default):
+    tmp_path = default[2]
     oslo = letter(tmp_path, "0301")
     assert "Kommunesektorens organisasjon - KS" in oslo and "fylkeskommune" not in oslo.split("Kopimottakere")[1]
-    assert "Vestland fylkeskommune" in letter(tmp_path, ALVER)
+    assert "Vestland fylkeskommune" in letter(tmp_path, case_2022.ALVER)
 
 
 def test_municipal_em_number_is_stated_when_the_allocation_has_one(tmp_path, case):
     plan, municipalities, _ = case
-    allocation = allocation_2022(plan, municipalities)
+    allocation = case_2022.allocation_2022(plan, municipalities)
     allocation["em_request"] = 0
-    allocation.loc[allocation["kommunenummer"] == ALVER, "em_request"] = 4
+    allocation.loc[allocation["kommunenummer"] == case_2022.ALVER, "em_request"] = 4
     render(tmp_path, case, allocation)
-    request = request_of(allocation, ALVER)
+    request = request_of(allocation, case_2022.ALVER)
     assert f"busetter {request} flyktningar i 2022. Av desse ber IMDi om at 4 er einslege mindreårige." in letter(
-        tmp_path, ALVER)
+        tmp_path, case_2022.ALVER)
     assert "er einslege mindreårige." not in letter(tmp_path, "4621")  # Voss: em_request 0
 
 
@@ -214,7 +214,7 @@ def allowed_numbers(plan, raw: dict) -> set[int]:
 @pytest.mark.parametrize("replan", [False, True], ids=["plan", "replan"])
 def test_no_letter_shows_a_number_that_differs_from_the_allocation(tmp_path, case, replan):
     plan, municipalities, _ = case
-    allocation = replan_allocation(plan, municipalities) if replan else allocation_2022(plan, municipalities)
+    allocation = replan_allocation(plan, municipalities) if replan else case_2022.allocation_2022(plan, municipalities)
     allocation["em_request"] = (allocation["request"] // 25).clip(upper=6)
     render(tmp_path, case, allocation)
     general = allowed_numbers(plan, raw_config())
@@ -231,7 +231,7 @@ def test_no_letter_shows_a_number_that_differs_from_the_allocation(tmp_path, cas
 
 
 def replan_allocation(plan, municipalities):
-    allocation = allocation_2022(plan, municipalities)
+    allocation = case_2022.allocation_2022(plan, municipalities)
     previous = allocation["request"].copy()
     new = previous * 6 + 10
     new[allocation["kommunenummer"] == "4601"] = previous[allocation["kommunenummer"] == "4601"]  # unchanged
@@ -243,8 +243,8 @@ def test_replan_letter_states_the_new_number_and_the_change(tmp_path, case):
     plan_03 = dataclasses.replace(plan, name="2022-03")
     allocation = replan_allocation(plan, municipalities)
     render(tmp_path, case, allocation, plan_03)
-    row = allocation.set_index("kommunenummer").loc[ALVER]
-    alver = letter(tmp_path, ALVER)
+    row = allocation.set_index("kommunenummer").loc[case_2022.ALVER]
+    alver = letter(tmp_path, case_2022.ALVER)
     assert f"IMDi bad tidlegare om at Alver kommune busette {row['previous']} flyktningar i 2022" in alver
     assert f"Den nye oppmodinga er {row['request']}, det vil seie {row['change']} fleire enn i den førre" in alver
     assert "Den nye oppmodinga er uendra" in letter(tmp_path, "4601")

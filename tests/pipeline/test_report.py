@@ -15,14 +15,7 @@ import pytest
 from optimiser import rules
 from pipeline.publish import letters, report
 from pipeline.publish.choropleth import utm33
-from tests.pipeline.documents_case import (
-    allocation_2022,
-    manifest_for,
-    municipalities_2022,
-    plan_2022,
-    settings_for,
-    tables_for,
-)
+from tests.pipeline import documents_case as case_2022
 
 HISTORY = "data/imdi_anmodning_vedtak_bosatt_2014_2023_uten_2022.csv"
 NBSP = "\u00a0"
@@ -82,26 +75,33 @@ def column(table: list[list[str]], name: str) -> list[float]:
 
 @pytest.fixture(scope="module")
 def case():
-    plan = plan_2022()
-    municipalities = municipalities_2022(plan)
-    return plan, municipalities, settings_for(plan)
+    plan = case_2022.plan_2022()
+    municipalities = case_2022.municipalities_2022(plan)
+    return plan, municipalities, case_2022.settings_for(plan)
 
 
 def write(tmp_path, case, allocation=None, manifest=None, settings=None, with_letters=True, tables=None):
     plan, municipalities, base_settings = case
     settings = settings or base_settings
-    allocation = allocation_2022(plan, municipalities) if allocation is None else allocation
-    tables = tables or tables_for(plan, allocation)
-    manifest = manifest or manifest_for(plan, allocation)
+    allocation = case_2022.allocation_2022(plan, municipalities) if allocation is None else allocation
+    tables = tables or case_2022.tables_for(plan, allocation)
+    manifest = manifest or case_2022.manifest_for(plan, allocation)
     written = letters.write_letters(tmp_path, tables, plan, settings, manifest) if with_letters else []
     files = sorted(written + report.write_report(tmp_path, tables, plan, manifest, settings, written))
     text = (tmp_path / "report.html").read_text(encoding="utf-8")
     return allocation, files, text, parse(text)
 
 
-def test_county_and_municipality_tables_sum_to_the_national_need(tmp_path, case):
+@pytest.fixture(scope="module")
+def with_letters(case, tmp_path_factory):
+    """The shared 2022 case written once with its letters: (allocation, files, text, page, folder)."""
+    folder = tmp_path_factory.mktemp("report")
+    return (*write(folder, case), folder)
+
+
+def test_county_and_municipality_tables_sum_to_the_national_need(case, with_letters):
     plan = case[0]
-    allocation, files, _, page = write(tmp_path, case)
+    allocation, files, _, page, _ = with_letters
     county = page.tables["county-table"]
     *counties, total = column(county, "anmodning")
     assert len(counties) == 11 and sum(counties) == total == plan.need_persons
@@ -117,8 +117,8 @@ def test_county_and_municipality_tables_sum_to_the_national_need(tmp_path, case)
     assert "map.png" not in files
 
 
-def test_report_is_one_offline_page(tmp_path, case):
-    allocation, _, text, page = write(tmp_path, case)
+def test_report_is_one_offline_page(with_letters):
+    allocation, _, text, page, tmp_path = with_letters
     without_namespace = text.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert not re.search(r"https?:|//[a-z]|<link|@import|url\(|src=", without_namespace, re.IGNORECASE)
     assert "<script>" in text and "<script src" not in text
@@ -129,7 +129,7 @@ def test_report_is_one_offline_page(tmp_path, case):
 
 
 def test_map_is_one_svg_path_per_municipality_with_its_value(tmp_path, case):
-    allocation, _, text, page = write(tmp_path, case)
+    allocation, _, text, page = write(tmp_path, case, with_letters=False)
     assert re.search(r'<svg xmlns="http://www\.w3\.org/2000/svg" viewBox="0 0 1000 \d+"', text)
     assert len(page.paths) == 356
     by_code = allocation.set_index("kommunenummer")
@@ -167,18 +167,18 @@ def test_utm33_is_transverse_mercator_on_the_grs80_ellipsoid():
 
 def test_banner_only_when_inputs_are_illustrative(tmp_path, case):
     plan, municipalities, _ = case
-    allocation = allocation_2022(plan, municipalities)
+    allocation = case_2022.allocation_2022(plan, municipalities)
     _, _, text, page = write(tmp_path, case, allocation, with_letters=False)
     assert "illustrative-banner" in page.ids and "Illustrative inndata" in text
-    _, _, text, page = write(tmp_path, case, allocation, manifest_for(plan, allocation, illustrative=False),
+    _, _, text, page = write(tmp_path, case, allocation, case_2022.manifest_for(plan, allocation, illustrative=False),
                              with_letters=False)
     assert "illustrative-banner" not in page.ids
 
 
 def test_fairness_figures_come_from_the_manifest(tmp_path, case):
     plan, municipalities, _ = case
-    allocation = allocation_2022(plan, municipalities)
-    manifest = manifest_for(plan, allocation)
+    allocation = case_2022.allocation_2022(plan, municipalities)
+    manifest = case_2022.manifest_for(plan, allocation)
     manifest["fairness"] = {**manifest["fairness"], "at_minimum": 7, "median_ratio": 0.981, "largest_ratio": 2.035,
                             "largest_ratio_municipality": "1151 Utsira", "newly_asked": 85,
                             "em_by_county": [{"fylke": "46", "fylkesnavn": "Vestland", "em_request": 13,
@@ -216,7 +216,7 @@ def test_report_without_a_letter_config(tmp_path, case):
 
 def test_replan_shows_the_change_by_reason_the_largest_changes_and_the_declined_quotas(tmp_path, case):
     plan, municipalities, _ = case
-    allocation = allocation_2022(plan, municipalities)
+    allocation = case_2022.allocation_2022(plan, municipalities)
     previous = allocation["request"].copy()
     new = previous.copy()
     code = allocation["kommunenummer"]
@@ -233,7 +233,7 @@ def test_replan_shows_the_change_by_reason_the_largest_changes_and_the_declined_
     allocation["change_reason"] = ""
     allocation.loc[code == "0301", "change_reason"] = "extra capacity"
     allocation.loc[code == "4631", "change_reason"] = "declined"
-    tables = dataclasses.replace(tables_for(plan, allocation), shortfalls=pd.DataFrame(
+    tables = dataclasses.replace(case_2022.tables_for(plan, allocation), shortfalls=pd.DataFrame(
         {"origin": ["4631"], "receiver": ["4621"], "persons": [5], "minutes": [48.4], "within_reach": [True]}))
     _, _, _, page = write(tmp_path, case, allocation, tables=tables, with_letters=False)
     changes = page.tables["changes-table"]

@@ -10,10 +10,8 @@ import dataclasses
 import json
 from pathlib import Path
 
-from pipeline.publish import report
-from pipeline.publish.run_tables import read_run_tables
+from pipeline.publish.run_folder import write_documents
 from tests.factories import real_inputs
-from tests.pipeline.documents_case import settings_for
 
 NBSP = "\u00a0"
 
@@ -102,12 +100,12 @@ def test_the_replan_report_renders_with_its_changes(page, published, tmp_path):
     assert_clean(page)
 
 
-def test_a_report_without_letters_renders(page, published, tmp_path):
+def test_a_plan_without_a_letter_config_still_writes_a_report_that_renders(page, published, tmp_path):
     folder = published("2022")
     inputs = real_inputs("2022")
-    settings = dataclasses.replace(settings_for(inputs.plan), letters=None, standards=None)
+    bare = dataclasses.replace(inputs, resolved=dataclasses.replace(inputs.resolved, letters=None), standards=None)
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    report.write_report(tmp_path, read_run_tables(folder), inputs.plan, manifest, settings, [])
+    assert write_documents(tmp_path, folder, bare, manifest) == ["report.html"]  # what Publish writes
     open_report(page, tmp_path / "report.html", tmp_path, "report-without-letters")
     assert page.locator("#municipality-table tbody tr").count() == 356
     assert page.locator("#municipality-table a").count() == 0
