@@ -242,7 +242,8 @@ def not_asked_reason(row: dict, binding: str, minutes) -> str:
         return ""
     excluded = "" if _missing(row.get("excluded_by")) else str(row.get("excluded_by"))
     if excluded == "access":
-        return f"ingen videregående skole innen {minutes} minutter (tilgangsregelen)"
+        shown = f"{float(minutes):g}" if minutes not in (None, "") else "rimelig reisetid av"
+        return f"ingen videregående skole innen {shown} minutter (tilgangsregelen)"
     if excluded == "ks_exclusion":
         return "unntatt etter innspill fra KS"
     if binding:

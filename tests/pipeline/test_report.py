@@ -249,3 +249,13 @@ def test_replan_shows_the_change_by_reason_the_largest_changes_and_the_declined_
 def test_every_limit_explain_names_has_a_bokmal_name():
     labels = {rule.binds_as for rule in rules.RULES.values() if rule.binds_as}
     assert labels | {"access rule", "KS exclusion", "not eligible"} <= set(report.LIMITS)
+
+
+def test_why_a_municipality_is_not_asked():
+    row = {"request": 0, "excluded_by": "access"}
+    assert report.not_asked_reason(row, "access rule", 90.0) == "ingen videregående skole innen 90 minutter (tilgangsregelen)"
+    assert report.not_asked_reason({"request": 0, "excluded_by": "ks_exclusion"}, "", 90) == "unntatt etter innspill fra KS"
+    assert report.not_asked_reason({"request": 0, "excluded_by": None}, "complex-health capacity", 90) == (
+        "kapasitet for sammensatte helsebehov")
+    assert report.not_asked_reason({"request": 0, "excluded_by": float("nan")}, "", 90) == "målet er for lite til minstetallet"
+    assert report.not_asked_reason({"request": 12, "excluded_by": None}, "minimum size", 90) == ""
