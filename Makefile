@@ -6,14 +6,19 @@ PLAN   ?= 2022
 RUN    ?= out/$(PLAN)
 YEARS  ?= 2015-2021
 STAMP  := $(VENV)/.installed
+PDF_STAMP := $(VENV)/.installed-pdf
 
-.PHONY: allocate reallocate ladder audit calibrate backtest test bench install clean
+.PHONY: allocate reallocate ladder audit calibrate backtest letters-pdf test bench install clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+$(PDF_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[pdf]'
+	touch $(PDF_STAMP)
 
 install: $(STAMP)
 
@@ -35,6 +40,10 @@ calibrate: $(STAMP)
 # Every past year planned as the engine would have (FIDELITY.md); YEAR=2024 for one.
 backtest: $(STAMP)
 	$(PY) -m pipeline backtest $(if $(YEAR),--year $(YEAR),--all --fidelity FIDELITY.md)
+
+# The letters of out/$(PLAN)/ as PDF (headless Chromium; run the plan first).
+letters-pdf: $(PDF_STAMP)
+	$(PY) -m pipeline letters-pdf --plan $(PLAN)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check optimiser pipeline tests bench

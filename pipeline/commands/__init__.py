@@ -19,6 +19,7 @@ COMMANDS = {
     "calibrate": ("pipeline.commands.calibrate", "fit the criteria weights to past years' real requests"),
     "backtest": ("pipeline.commands.backtest", "plan past years as the engine would have; compare with IMDi's"),
     "audit": ("pipeline.commands.audit", "re-check a stored run from its files alone"),
+    "letters-pdf": ("pipeline.commands.letters_pdf", "print the letters of a published run as PDF (headless Chromium)"),
     "illustrate": ("pipeline.commands.illustrate", "write illustrative county, KS and municipal inputs for a plan"),
 }
 

@@ -107,7 +107,7 @@ def check_documents(audit, folder: Path, manifest: dict, rebuilt: Rebuilt) -> No
         (again / "county.csv").write_text(csv_text(county_table(allocation)), encoding="utf-8")
         if "change_reason" in allocation:
             (again / "changes.csv").write_text(csv_text(change_table(allocation)), encoding="utf-8")
-        write_documents(again, rebuilt.inputs, allocation, record)
+        write_documents(again, folder, rebuilt.inputs, record)
         rendered = listing(again)
         problems = []
         for name in rendered:

@@ -29,6 +29,9 @@ CATALOG = {
     "adjacency": "kommune_adjacency_2020.csv",
     "water_pairs": "kommune_near_pairs_over_water_5km_2020.csv",
     "ferries": "ferry_links.csv",
+    # The report's map.
+    "municipality_shapes": "kommuner_2020_forenkla.geojson",
+    "county_shapes": "fylker_2020_forenkla.geojson",
 }
 # The files the transport network is built from (its cache key hashes only these).
 NETWORK_DATASETS = ("population", "points", "ba_regions", "schools", "adjacency", "water_pairs", "ferries")

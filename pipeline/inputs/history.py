@@ -24,7 +24,7 @@ import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.inputs.source import Source
-from pipeline.inputs.tables import MAX_PERSONS, MAX_POPULATION, Column, check_codes, fail_at, read_table
+from pipeline.inputs.tables import MAX_PERSONS, MAX_POPULATION, Column, check_codes, fail_at, read_by_year, read_table
 
 EXAM_YEAR = 2022  # plans for 2022 are judged against its real figures: none may be read
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -41,19 +41,14 @@ def refuse_exam_year(source: Source, frame: pd.DataFrame, column: str = "aar") -
 def read_settlement_history(source: Source, codes: pd.Index, before: int) -> pd.DataFrame:
     """IMDi's request, decision and settled per municipality and year, years before ``before``."""
     counts = [Column(f"{name}_n_prikket", "int", maximum=100) for name in ("anmodning", "vedtak", "bosatt")]
-    frame = read_table(source, [
+    frame = read_by_year(source, [
         Column("aar", "int", minimum=FIRST_YEAR, maximum=LAST_YEAR), Column("kommunenummer", "code"),
         Column("anmodning", "float", required=False, maximum=MAX_PERSONS),
         Column("vedtak", "float", required=False, maximum=MAX_PERSONS),
         Column("bosatt", "float", required=False, maximum=MAX_PERSONS),
         Column("opprinnelig_anmodning", "float", required=False, maximum=MAX_PERSONS), *counts,
-    ], key=None)
-    check_codes(frame, source.path, codes, complete=False)
+    ], codes)
     refuse_exam_year(source, frame)
-    dup = frame.duplicated(["aar", "kommunenummer"])
-    if dup.any():
-        fail_at(source.path, frame, dup, "kommunenummer", f"second row for {frame['kommunenummer'][dup].iloc[0]} "
-                f"in {frame['aar'][dup].iloc[0]}")
     frame = frame[frame["aar"] < before]
     return pd.DataFrame({
         "kommunenummer": frame["kommunenummer"].to_numpy(), "year": frame["aar"].astype(int).to_numpy(),
@@ -64,6 +59,15 @@ def read_settlement_history(source: Source, codes: pd.Index, before: int) -> pd.
         "decided_hidden": frame["vedtak_n_prikket"].to_numpy(int),
         "settled_hidden": frame["bosatt_n_prikket"].to_numpy(int),
     })
+
+
+def year_of(history: pd.DataFrame, year: int, codes: pd.Index) -> pd.DataFrame | None:
+    """Requests, decisions and settled of one ``year`` of a history frame (``read_settlement_history``)
+    by kommunenummer over ``codes``; None when the frame has no row of that year."""
+    rows = history[history["year"] == year]
+    if rows.empty:
+        return None
+    return rows.set_index("kommunenummer")[["requested", "decided", "settled"]].reindex(codes)
 
 
 def read_requests_of_year(source: Source, year: int, codes: pd.Index) -> pd.Series:

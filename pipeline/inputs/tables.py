@@ -148,3 +148,15 @@ def check_codes(frame: pd.DataFrame, path: Path, known: pd.Index, column: str = 
         absent = known.difference(frame[column])
         if len(absent):
             raise InputError(str(path), f"no row for kommunenummer {absent[0]!r} ({len(absent)} missing)")
+
+
+def read_by_year(source: Source, columns: list[Column], codes: pd.Index) -> pd.DataFrame:
+    """A table with one row per municipality (``kommunenummer``) and year (``aar``): known codes,
+    no municipality twice in a year."""
+    frame = read_table(source, columns, key=None)
+    check_codes(frame, source.path, codes, complete=False)
+    dup = frame.duplicated(["kommunenummer", "aar"])
+    if dup.any():
+        fail_at(source.path, frame, dup, "aar",
+                f"second row for {frame['kommunenummer'][dup].iloc[0]} in {frame['aar'][dup].iloc[0]}")
+    return frame

@@ -10,6 +10,9 @@ import pandas as pd
 from optimiser.data import PlanData, Submissions
 from optimiser.network import Network
 from optimiser.reallocate import ReplanContext
+from pipeline.inputs.catalog import national_path
+from pipeline.inputs.history import year_of
+from pipeline.inputs.maps import Shape, read_shapes
 from pipeline.inputs.national import read_plan_data
 from pipeline.inputs.standards import read_standards
 from pipeline.inputs.submissions import read_status, read_submissions
@@ -21,7 +24,9 @@ class PlanInputs:
     """The validated inputs of one resolved plan.
 
     status: a re-plan's status per municipality (``read_status``), else None.
-    standards: the written standard table when the plan writes letters, else None.
+    standards: the written standard per municipality when the plan writes letters, else None.
+    municipality_shapes, county_shapes: land polygons for the report's map.
+    previous_year: IMDi's real requests of the year before the plan's year (None when not on file).
     """
 
     resolved: ResolvedPlan
@@ -30,6 +35,9 @@ class PlanInputs:
     status: pd.DataFrame | None = None
     status_illustrative: bool = False
     standards: pd.DataFrame | None = None
+    municipality_shapes: tuple[Shape, ...] = ()
+    county_shapes: tuple[Shape, ...] = ()
+    previous_year: pd.DataFrame | None = None
 
     @property
     def plan(self):
@@ -61,5 +69,13 @@ def read_inputs(resolved: ResolvedPlan) -> PlanInputs:
     standards = None
     if resolved.letters is not None:
         standards = read_standards(files.get_source(resolved.standards_file), municipalities)
+    def national(name: str):
+        return files.get_source(national_path(name, resolved.data_dir))
+
     return PlanInputs(resolved=resolved, data=data, submissions=submissions, status=status,
-                      status_illustrative=status_illustrative, standards=standards)
+                      status_illustrative=status_illustrative, standards=standards,
+                      municipality_shapes=read_shapes(national("municipality_shapes"), "kommunenummer", "kommune",
+                                                      municipalities.index),
+                      county_shapes=read_shapes(national("county_shapes"), "fylke", "fylkesnavn",
+                                                pd.Index(sorted(municipalities["fylke"].unique()))),
+                      previous_year=year_of(data.history, plan.year - 1, municipalities.index))

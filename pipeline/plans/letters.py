@@ -32,18 +32,21 @@ class Signatory:
 
 @dataclass(frozen=True)
 class LetterTexts:
-    """Prose in one written standard.  ``${year}``, ``${next_year}``, ``${need}`` and
-    ``${minimum_request}`` may be used inside; they are filled from the plan."""
+    """Prose of one year's letter in one written standard (the wording that stays the same
+    every year is in the templates).  ``${year}``, ``${next_year}``, ``${last_year}``,
+    ``${need}`` and ``${minimum_request}`` may be used inside; they are filled from the plan.
+    An empty text leaves its sentence out."""
 
-    sender: str
-    subject: str
-    uncertainty: str
-    criteria_intro: str
-    criteria: tuple[str, ...]
-    consultation: str
-    grants_intro: str
-    grants: tuple[str, ...]
-    closing: str
+    sender: str  # the directorate's full name
+    subject: str  # the letter's title before " i <year> - <municipality>"
+    distribution: str  # who in the municipality is to read it
+    situation: tuple[str, ...]  # paragraphs on the year behind the request
+    uncertainty: str  # why the need is uncertain
+    criteria: str  # the ministry's criteria and what weighs most
+    background_uncertainty: str  # what else makes the prognoses uncertain this year
+    grants: tuple[str, ...]  # the grant schemes, one paragraph each
+    approval: str  # how the letter was approved (e.g. electronically, without signature)
+    attachment_criteria: tuple[str, ...]  # the ministry's principles, listed in the attachment
 
 
 @dataclass(frozen=True)
@@ -59,14 +62,19 @@ class LetterConfig:
     plan: str
     letter_date: str  # ISO date
     reply_deadline: str  # ISO date
-    decision_address: str
+    decision_email: str  # where the council's decision is sent
+    ks_email: str  # KS's copy of the decision
+    contact_phone: str  # the directorate's contact centre
+    contact_email: str
+    grants_url: str
     signatories: tuple[Signatory, ...]
     texts: Mapping[str, LetterTexts]  # keys: nn, nb
     unaccompanied_minors: MinorsFigures | None = None
     # Names of top-level fields whose values are stand-ins, not the real letter's.
     illustrative: tuple[str, ...] = ()
-    # How many municipalities the report lists under "largest changes" in a re-plan.
-    report_largest_changes: int = 20
+
+
+ILLUSTRATIVE_FIELDS = ("letter_date", "reply_deadline", "decision_email", "ks_email", "contact_phone", "contact_email")
 
 
 def read_letter_config(path: Path, plan: Plan) -> LetterConfig:
@@ -100,11 +108,10 @@ def _check_letter_config(config: LetterConfig, plan: Plan, where: str) -> None:
     for i, s in enumerate(config.signatories):
         if set(s.title) != set(STANDARDS):
             raise InputError(where, f"signatories[{i}].title: need exactly the keys nn and nb")
-    known = {"letter_date", "reply_deadline", "decision_address"}
     for name in config.illustrative:
-        if name not in known:
+        if name not in ILLUSTRATIVE_FIELDS:
             raise InputError(where, f"illustrative: unknown field {name!r}",
-                             f"list any of {', '.join(sorted(known))}; mark signatories one by one")
+                             f"list any of {', '.join(ILLUSTRATIVE_FIELDS)}; mark signatories one by one")
     em = config.unaccompanied_minors
     if em is not None:
         if not 0 <= em.placed_by_bufetat_persons <= em.total_persons:
@@ -116,17 +123,15 @@ def _check_letter_config(config: LetterConfig, plan: Plan, where: str) -> None:
             raise InputError(where, f"unaccompanied_minors: {em.total_persons}/{em.placed_by_bufetat_persons} "
                              f"differs from the plan's {planned.total_persons}/{planned.placed_by_bufetat_persons}",
                              "remove it here; the plan's figures are used")
-    if config.report_largest_changes < 0:
-        raise InputError(where, "report_largest_changes: must be >= 0")
     for standard, texts in config.texts.items():
-        for key in ("sender", "subject", "uncertainty", "criteria_intro", "consultation", "grants_intro", "closing"):
-            _check_placeholders(string.Template(getattr(texts, key)), PLAN_TEXT_KEYS, where,
-                                f"texts.{standard}.{key}")
-        for i, item in enumerate(texts.criteria + texts.grants):
-            _check_placeholders(string.Template(item), PLAN_TEXT_KEYS, where, f"texts.{standard} list item {i}")
+        for key, value in vars(texts).items():
+            items = value if isinstance(value, tuple) else (value,)
+            for i, item in enumerate(items):
+                name = f"texts.{standard}.{key}" + (f"[{i}]" if isinstance(value, tuple) else "")
+                _check_placeholders(string.Template(item), PLAN_TEXT_KEYS, where, name)
 
 
-PLAN_TEXT_KEYS = ("year", "next_year", "need", "minimum_request")
+PLAN_TEXT_KEYS = ("year", "next_year", "last_year", "need", "minimum_request")
 
 
 def _check_placeholders(template: string.Template, allowed, where: str, key: str) -> None:

@@ -48,7 +48,7 @@ from pipeline.plans.load import (
 CODE_DIRS = ("optimiser", "pipeline")
 ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATES_DIR = "templates"
-STANDARDS_FILE = "malform.csv"
+STANDARDS_FILE = "maalform_kommune_2020.csv"
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,12 +160,13 @@ def _resolve(name: str, config_dir: Path, data_dir: Path, overrides: Mapping | N
                              f"base plan {base_name!r} not found ({plan_path(base_name, config_dir)})")
         base = _resolve(base_name, config_dir, data_dir, None, files, chain_of_bases + (name,))
 
-    letters, templates = None, ()
+    # Every plan writes a report (templates/report.html); letters only where a letter config exists.
+    letters = None
     letters_path = letter_config_path(name, config_dir)
     if letters_path.is_file():
         letters = parse_letter_config(*files.parse(letters_path), plan)
-        folder = Path(config_dir) / TEMPLATES_DIR
-        templates = tuple(sorted(p for p in folder.glob("*") if p.is_file())) if folder.is_dir() else ()
+    folder = Path(config_dir) / TEMPLATES_DIR
+    templates = tuple(sorted(p for p in folder.glob("*") if p.is_file())) if folder.is_dir() else ()
 
     own = plan_inputs_dir(name, data_dir)
     status_file = None

@@ -1,252 +1,376 @@
-"""The planners' report: ``report.html`` (self-contained, offline) and ``map.png``.
+"""The planners' report: ``report.html``, one offline file in bokmål.
 
-The page carries its own CSS and embeds the map as a base64 data URI, so it
-opens from a USB stick or an e-mail attachment with no network.  Sections:
-national summary, per-county table, largest changes (re-plans), map, and the
-criteria and rules that shaped the plan (from the manifest).
+Every plan that runs writes it, with or without letters.  The page carries its
+own CSS, its map (inline SVG, ``pipeline.publish.choropleth``) and a small
+inline script that sorts and filters the table of all municipalities: no
+network, no external file.  Sections: a banner when inputs are illustrative,
+the national summary with links to the run's files, the map, fairness
+figures, the counties, the comparison with IMDi's real requests of the year
+before (and in a re-plan with the earlier plan: the change by reason and
+where each declined quota went), every municipality, and the criteria and
+rules that shaped the plan (from the manifest).
 """
 from __future__ import annotations
 
-import base64
 import html
-import io
 import math
 from pathlib import Path
 
 import pandas as pd
 
 from optimiser.plan import Plan
-from pipeline.publish.documents import LETTERS_DIR, DocumentSettings, file_stem, fill, minors_figures
-from pipeline.publish.tables import county_table
+from pipeline.publish.choropleth import choropleth_svg
+from pipeline.publish.documents import LETTERS_DIR, NBSP, DocumentSettings, decimal, file_stem, fill, minors_figures, number
+from pipeline.publish.run_tables import RunTables
+from pipeline.publish.tables import change_table, county_table
 
-MAP_FILE = "map.png"
 REPORT_FILE = "report.html"
-MAP_DPI = 100
-MAP_SIZE_INCHES = (6.0, 6.8)
-MAP_LABELS = 6  # the largest requests are named on the map ...
-MAP_LABEL_SPACING_DEGREES = 1.2  # ... unless a named point is this close (keeps labels apart)
-MAP_MAX_AREA = 400.0  # marker area (points^2) of the largest request
+STANDARD = "nb"  # the report is in bokmål
+LARGEST_CHANGES = 20  # municipalities listed under "largest changes" in a re-plan
+RUN_FILES = (("allocation.csv", "anmodning, mål og grunnlag per kommune"), ("county.csv", "per fylke"),
+             ("targets.csv", "målet og hvert kriteriums bidrag per kommune"),
+             ("explain.csv", "hvorfor hver kommune fikk sitt tall"), ("explain.md", "det samme som tekst"),
+             ("parameters.csv", "modellens parametre per kommune"), ("access.csv", "reisetider og tilgang"),
+             ("verify.json", "uavhengig kontroll av hver regel"), ("manifest.json", "kjøringens revisjonsspor"))
+REPLAN_FILES = (("changes.csv", "endringen fordelt på årsaker"),
+                ("shortfalls.csv", "hvor hver avslått plass gikk"))
+# explain.csv's limit names (optimiser.rules) in bokmål.
+LIMITS = {
+    "access rule": "tilgangsregelen", "KS exclusion": "unntatt etter innspill fra KS", "not eligible": "ikke aktuell",
+    "minimum size": "minstetallet", "base capacity": "grunnkapasitet", "extra capacity": "ekstra kapasitet",
+    "KS cap": "KS' tak", "complex-health capacity": "kapasitet for sammensatte helsebehov",
+    "settled or decided": "allerede bosatt eller vedtatt", "locked recommendation": "låst anbefaling",
+    "EM capacity": "EM-kapasitet",
+}
+CHANGE_PARTS = {"declined": "vedtok færre", "newly asked": "nye kommuner", "need rose": "behovet økte",
+                "extra capacity": "ekstra kapasitet", "shortfall received": "fikk avslåtte plasser",
+                "need fell": "behovet falt", "change": "endring i alt"}
+NUMBER_CLASS = ' class="n"'
+STATUS = {"optimal": "optimal", "feasible": "gyldig (stoppet ved en grense, ikke bevist optimal)"}
 
 
-def largest_changes(allocation: pd.DataFrame, count: int) -> pd.DataFrame:
-    """The ``count`` municipalities with the largest absolute change (ties by code)."""
-    if count == 0 or not {"previous", "change"} <= set(allocation.columns):
-        return allocation.iloc[0:0]
-    ranked = allocation.assign(size=allocation["change"].abs()).sort_values(["size", "kommunenummer"],
-                                                                          ascending=[False, True])
-    return ranked[ranked["size"] > 0].head(count).drop(columns="size")
+def reasons_nb(text) -> str:
+    """A re-plan's change_reason ("declined + extra capacity") in bokmål."""
+    if _missing(text):
+        return ""
+    return " + ".join(CHANGE_PARTS.get(part.strip(), part.strip()) for part in str(text).split("+") if part.strip())
 
 
-def map_png(allocation: pd.DataFrame, municipalities: pd.DataFrame) -> bytes:
-    """Municipality points (lon/lat) sized by request, coloured by requests per 1,000 inhabitants."""
-    from matplotlib import patheffects
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    frame = allocation.join(municipalities[["lon", "lat"]], on="kommunenummer")
-    frame = frame.assign(per_1000=frame["request"] / frame["population"] * 1000.0)
-    asked = frame[frame["request"] > 0].sort_values("request", ascending=False)
-    idle = frame[frame["request"] <= 0]
-    fig = Figure(figsize=MAP_SIZE_INCHES, dpi=MAP_DPI)
-    FigureCanvasAgg(fig)
-    ax = fig.add_axes((0.0, 0.0, 0.84, 0.95))
-    ax.scatter(idle["lon"], idle["lat"], s=6, facecolors="none", edgecolors="#9a9a9a", linewidths=0.5,
-               label="not asked")
-    scale = MAP_MAX_AREA / max(float(asked["request"].max()), 1.0) if len(asked) else 1.0
-    points = ax.scatter(asked["lon"], asked["lat"], s=8 + asked["request"] * scale, c=asked["per_1000"],
-                        cmap="viridis", alpha=0.85, edgecolors="#222222", linewidths=0.3)
-    for persons in _legend_sizes(int(asked["request"].max()) if len(asked) else 0):
-        ax.scatter([], [], s=8 + persons * scale, facecolors="none", edgecolors="#222222", linewidths=0.5,
-                   label=f"{persons} persons")
-    for row in _label_rows(asked):
-        ax.annotate(f"{row.kommune} {row.request}", (row.lon, row.lat), xytext=(6, -3),
-                    textcoords="offset points", fontsize=7,
-                    path_effects=[patheffects.withStroke(linewidth=2.5, foreground="white")])
-    ax.set_aspect(1.0 / math.cos(math.radians(65.0)))
-    ax.set_xlim(4.0, 31.5)
-    ax.set_ylim(57.8, 71.4)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for side in ax.spines.values():
-        side.set_visible(False)
-    fig.suptitle("Requests per municipality (area: persons; colour: per 1,000 inhabitants)", fontsize=8, y=0.985)
-    cax = fig.add_axes((0.86, 0.25, 0.03, 0.5))
-    bar = fig.colorbar(points, cax=cax)
-    bar.ax.tick_params(labelsize=7)
-    bar.set_label("requests per 1,000 inhabitants", fontsize=7)
-    ax.legend(loc="lower right", fontsize=7, frameon=False, labelspacing=1.2, borderpad=1.0)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=MAP_DPI, metadata={"Software": None})
-    return buffer.getvalue()
+def limits_nb(text: str) -> str:
+    return "; ".join(LIMITS.get(part.strip(), part.strip()) for part in str(text).split(";") if part.strip())
 
 
-def _legend_sizes(largest: int) -> list[int]:
-    """Two or three round reference sizes up to the largest request."""
-    sizes = [n for n in (10, 50, 100, 250, 500, 1000, 2500, 5000) if n <= largest]
-    return sizes[-3:] if len(sizes) > 3 else sizes
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
 
 
-def _label_rows(asked: pd.DataFrame) -> list:
-    """The largest requests, skipping points too close to one already named."""
-    chosen = []
-    for row in asked.itertuples():
-        if len(chosen) == MAP_LABELS:
-            break
-        if all(math.hypot(row.lon - c.lon, (row.lat - c.lat) * 2.0) >= MAP_LABEL_SPACING_DEGREES for c in chosen):
-            chosen.append(row)
-    return chosen
+def _num(value, digits: int = 0, signed: bool = False) -> str:
+    if _missing(value):
+        return ""
+    text = decimal(float(value), digits) if digits else number(round(float(value)))
+    return ("+" if signed and float(value) > 0 else "") + text
 
 
-def _cell(value, kind: str = "int") -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+def _td(value, digits: int = 0, signed: bool = False) -> str:
+    """A number cell: shown in Norwegian format, raw value in data-v for sorting and sums."""
+    raw = "" if _missing(value) else f"{float(value):.10g}"
+    return f'<td class="n" data-v="{raw}">{_num(value, digits, signed)}</td>'
+
+
+def _percent(share) -> str:
+    if share is None:
         return "<td></td>"
-    if kind == "int":
-        return f'<td class="n">{int(value):,}</td>'.replace(",", "\u202f")
-    if kind == "signed":
-        return f'<td class="n">{int(value):+,}</td>'.replace(",", "\u202f")
-    if kind == "float1":
-        return f'<td class="n">{value:.1f}</td>'
-    if kind == "float2":
-        return f'<td class="n">{value:.2f}</td>'
-    return f"<td>{html.escape(str(value))}</td>"
+    return f'<td class="n" data-v="{share:.10g}">{decimal(share * 100, 0)}{NBSP}%</td>'
 
 
-def _table(table_id: str, header: list[str], rows: list[str], foot: str = "") -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "\n".join(f"<tr>{r}</tr>" for r in rows)
+def _text(value) -> str:
+    return f"<td>{html.escape('' if _missing(value) else str(value))}</td>"
+
+
+def _table(table_id: str, header: list[str], rows: list[str], foot: str = "", numeric: set[int] = frozenset(),
+           attrs: str = "") -> str:
+    head = "".join(f"<th{NUMBER_CLASS if i in numeric else ''}>{html.escape(h)}</th>" for i, h in enumerate(header))
+    body = "\n".join(r if r.startswith("<tr") else f"<tr>{r}</tr>" for r in rows)
     footer = f"<tfoot><tr>{foot}</tr></tfoot>" if foot else ""
-    return f'<table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody>{footer}</table>'
+    return f'<table id="{table_id}"{attrs}><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody>{footer}</table>'
+
+
+def _kv(table_id: str, items: list[tuple[str, str]]) -> str:
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in items)
+    return f'<table id="{table_id}" class="kv">{rows}</table>'
+
+
+def banner_html(manifest: dict) -> str:
+    if not (manifest.get("submissions") or {}).get("illustrative"):
+        return ""
+    return ('<div class="banner" role="alert" id="illustrative-banner"><strong>Illustrative inndata.</strong> '
+            "Fylkeskommunenes anbefalinger, KS' innspill eller kommunenes svar i denne kjøringen er illustrative "
+            "stedfortredere, ikke virkelige innsendinger (data/README.md). Tallene viser hvordan planen virker, "
+            "ikke hva kommunene skal bes om. Bytt ut filene med de virkelige før planen brukes.</div>")
+
+
+def summary_html(a: pd.DataFrame, plan: Plan, minors) -> str:
+    request, population = int(a["request"].sum()), int(a["population"].sum())
+    items = [
+        ("nasjonalt behov", f"{number(plan.need_persons)} personer"),
+        ("sum av anmodningene", f"{number(request)} personer"),
+        ("kommuner anmodet", f"{int((a['request'] > 0).sum())} av {len(a)}"),
+        ("anmodet per 1 000 innbyggere", decimal(request / population * 1000, 2)),
+        ("minste anmodning", f"{plan.minimum_request} personer"),
+    ]
+    if "extra_used" in a.columns:
+        items.append(("hentet fra frivillig ekstra kapasitet", f"{number(int(a['extra_used'].sum()))} personer"))
+    if minors is not None:
+        items.append(("enslige mindreårige (nasjonalt)", f"{minors[0]}, hvorav {minors[1]} under 15 år bosettes av Bufetat"))
+    if "em_request" in a.columns:
+        items.append(("enslige mindreårige anmodet fra kommunene", str(int(a["em_request"].sum()))))
+    if {"previous", "change"} <= set(a.columns):
+        items.append(("forrige plans anmodninger i alt", f"{number(int(a['previous'].sum()))} personer"))
+        items.append(("kommuner med endret anmodning", str(int((a["change"] != 0).sum()))))
+    return _kv("summary-table", items)
+
+
+def files_html(replan: bool, letters: int) -> str:
+    files = RUN_FILES + (REPLAN_FILES if replan else ())
+    items = [f'<li><a href="{name}">{name}</a>: {html.escape(what)}</li>' for name, what in files]
+    if letters:
+        items.append(f'<li><a href="{LETTERS_DIR}/">{LETTERS_DIR}/</a>: {letters} brev (Markdown og HTML); '
+                     "lenket fra hver kommune i tabellen under</li>")
+    return f'<ul id="run-files">{"".join(items)}</ul>'
+
+
+def fairness_html(manifest: dict) -> str:
+    f = manifest.get("fairness") or {}
+    if not f:
+        return "<p>Kjøringen har ingen rettferdighetstall.</p>"
+    items = [("kommuner anmodet", str(f.get("asked"))), ("ikke anmodet", str(f.get("not_asked"))),
+             ("anmodet om nøyaktig minstetallet", str(f.get("at_minimum")))]
+    if f.get("median_ratio") is not None:
+        items.append(("anmodning ÷ mål, median blant de anmodede", decimal(f["median_ratio"], 3)))
+        items.append(("anmodning ÷ mål, største", f"{decimal(f['largest_ratio'], 3)} ({f['largest_ratio_municipality']})"))
+    if "newly_asked" in f:
+        items.append(("nye kommuner (ikke anmodet i forrige plan)", str(f["newly_asked"])))
+    out = _kv("fairness-table", items)
+    em = f.get("em_by_county") or []
+    if em:
+        rows = [_text(f"{c['fylke']} {c['fylkesnavn']}") + _td(c["em_request"]) + _td(c["recommended_em"])
+                + _percent(c["share"]) for c in em]
+        out += ("<h3>Enslige mindreårige per fylke mot fylkets anbefaling</h3>"
+                + _table("em-table", ["fylke", "EM anmodet", "fylkets EM-anbefaling", "andel"], rows,
+                         numeric={1, 2, 3}))
+    return out
 
 
 def county_html(table: pd.DataFrame) -> str:
-    cols = [("asked", "int"), ("municipalities", "int"), ("population", "int"), ("request", "int"),
-            ("per_1000", "float2"), ("target", "float1")]
-    header = ["county", "asked", "municipalities", "population", "request", "per 1,000", "target"]
+    cols = [("asked", 0), ("municipalities", 0), ("population", 0), ("request", 0), ("per_1000", 2), ("target", 1)]
+    header = ["fylke", "anmodet", "kommuner", "innbyggere", "anmodning", "per 1 000", "mål"]
     if "recommended" in table.columns:
-        cols += [("recommended", "int"), ("deviation_from_recommended", "signed")]
-        header += ["recommended", "deviation from recommendation"]
+        cols += [("recommended", 0), ("deviation_from_recommended", 0)]
+        header += ["fylkets anbefaling", "avvik fra anbefalingen"]
     if "previous" in table.columns:
-        cols += [("previous", "int"), ("change", "signed")]
-        header += ["previous request", "change"]
+        cols += [("previous", 0), ("change", 0)]
+        header += ["forrige anmodning", "endring"]
     if "em_request" in table.columns:
-        cols += [("em_request", "int")]
-        header += ["unaccompanied minors"]
-    rows = []
-    for rec in table.to_dict("records"):
-        rows.append(_cell(f"{rec['fylke']} {rec['fylkesnavn']}", "text") + "".join(_cell(rec[c], k) for c, k in cols))
+        cols += [("em_request", 0)]
+        header += ["enslige mindreårige"]
+    signed = {"deviation_from_recommended", "change"}
+    rows = [_text(f"{r['fylke']} {r['fylkesnavn']}") + "".join(_td(r[c], d, c in signed) for c, d in cols)
+            for r in table.to_dict("records")]
     totals = table[[c for c, _ in cols]].sum()
     totals["per_1000"] = table["request"].sum() / table["population"].sum() * 1000.0
-    foot = "<th>Norway</th>" + "".join(_cell(totals[c], k) for c, k in cols)
-    return _table("county-table", header, rows, foot)
+    foot = "<th>Norge</th>" + "".join(_td(totals[c], d, c in signed) for c, d in cols)
+    return _table("county-table", header, rows, foot, numeric=set(range(1, len(header))))
 
 
-def changes_html(changes: pd.DataFrame) -> str:
-    if changes.empty:
+def previous_year_html(a: pd.DataFrame, previous: pd.DataFrame | None, year: int) -> str:
+    if previous is None:
+        return f"<p>IMDis anmodninger for {year} finnes ikke i dataene, så planen kan ikke sammenlignes med dem.</p>"
+    frame = a.assign(last=a["kommunenummer"].map(previous["requested"]).fillna(0.0))
+    g = frame.groupby(["fylke", "fylkesnavn"], sort=True)
+    table = pd.DataFrame({"last": g["last"].sum(), "asked_last": g["last"].apply(lambda s: int((s > 0).sum())),
+                          "request": g["request"].sum(), "asked": g["request"].apply(lambda s: int((s > 0).sum()))})
+    table["change"] = table["request"] - table["last"]
+    rows = [_text(f"{fylke} {name}") + _td(r["asked_last"]) + _td(r["last"]) + _td(r["asked"]) + _td(r["request"])
+            + _td(r["change"], signed=True) for (fylke, name), r in table.iterrows()]
+    t = table.sum()
+    foot = "<th>Norge</th>" + _td(t["asked_last"]) + _td(t["last"]) + _td(t["asked"]) + _td(t["request"]) \
+        + _td(t["change"], signed=True)
+    before, now = frame["last"] > 0, frame["request"] > 0
+    lead = (f"<p>IMDis virkelige anmodninger for {year} mot denne planen. {int((before & now).sum())} kommuner er "
+            f"anmodet begge år, {int((~before & now).sum())} er nye og {int((before & ~now).sum())} er ikke anmodet nå. "
+            f"Hver kommunes anmodning for {year} står også i tabellen over alle kommuner.</p>")
+    return lead + _table("previous-year-table", ["fylke", f"anmodet {year}", f"anmodning {year}", "anmodet nå",
+                                                 "anmodning nå", "endring"], rows, foot, numeric={1, 2, 3, 4, 5})
+
+
+def replan_html(tables: RunTables, base_plan: str | None) -> str:
+    if not tables.is_replan:
         return ""
-    rows = [_cell(f"{r['kommunenummer']} {r['kommune']}", "text") + _cell(r["fylkesnavn"], "text")
-            + _cell(r["previous"]) + _cell(r["request"]) + _cell(r["change"], "signed")
-            for r in changes.to_dict("records")]
-    table = _table("changes-table", ["municipality", "county", "previous request", "new request", "change"], rows)
-    return (f"<section><h2>Largest changes from the previous request</h2>"
-            f"<p>The {len(changes)} municipalities whose request changed most.</p>{table}</section>")
+    a = tables.allocation
+    parts = change_table(a)
+    rows = [_text(CHANGE_PARTS.get(r["part"], r["part"])) + _td(r["municipalities"]) + _td(r["persons"], signed=True)
+            for r in parts.to_dict("records")]
+    out = [f"<section><h2>Endringer mot forrige plan ({html.escape(str(base_plan))})</h2>",
+           "<p>Endringen i hver kommunes anmodning fordelt på årsaker (changes.csv; delene summerer til endringen).</p>",
+           _table("change-parts-table", ["årsak", "kommuner", "personer"], rows, numeric={1, 2})]
+    ranked = a.assign(size=a["change"].abs()).sort_values(["size", "kommunenummer"], ascending=[False, True])
+    ranked = ranked[ranked["size"] > 0].head(LARGEST_CHANGES)
+    if len(ranked):
+        rows = [_text(f"{r['kommunenummer']} {r['kommune']}") + _text(r["fylkesnavn"]) + _td(r["previous"])
+                + _td(r["request"]) + _td(r["change"], signed=True) + _text(reasons_nb(r.get("change_reason")))
+                for r in ranked.to_dict("records")]
+        out += [f"<h3>De {len(ranked)} største endringene</h3>",
+                _table("changes-table", ["kommune", "fylke", "forrige anmodning", "ny anmodning", "endring", "årsak"],
+                       rows, numeric={2, 3, 4})]
+    flows = tables.shortfalls
+    if flows is not None and len(flows):
+        names = a.set_index("kommunenummer")["kommune"]
+        rows = [_text(f"{r['origin']} {names.get(r['origin'], '')}") + _text(f"{r['receiver']} {names.get(r['receiver'], '')}")
+                + _td(r["persons"]) + _td(r["minutes"]) + _text("ja" if r["within_reach"] else "nei")
+                for r in flows.to_dict("records")]
+        out += ["<h3>Hvor avslåtte plasser gikk</h3>",
+                _table("shortfalls-table", ["fra (vedtok færre)", "til", "personer", "minutter", "innen rimelig reisetid"],
+                       rows, numeric={2, 3})]
+    elif flows is not None:
+        out.append("<p>Ingen avslåtte plasser måtte flyttes til andre kommuner (shortfalls.csv er tom).</p>")
+    out.append("</section>")
+    return "\n".join(out)
 
 
-def summary_html(allocation: pd.DataFrame, plan: Plan, manifest: dict, minors) -> str:
-    request = int(allocation["request"].sum())
-    asked = int((allocation["request"] > 0).sum())
-    population = int(allocation["population"].sum())
-    items = [
-        ("national need", f"{plan.need_persons:,} persons"),
-        ("sum of requests", f"{request:,} persons"),
-        ("municipalities asked", f"{asked} of {len(allocation)}"),
-        ("requests per 1,000 inhabitants", f"{request / population * 1000:.2f}"),
-        ("minimum request", f"{plan.minimum_request} persons"),
-    ]
-    if "extra_used" in allocation.columns:
-        items.append(("drawn from volunteered extra capacity", f"{int(allocation['extra_used'].sum()):,} persons"))
-    if minors is not None:
-        total, bufetat = minors
-        items.append(("unaccompanied minors (national)", f"{total}, of whom {bufetat} under 15 placed by Bufetat"))
-    if "em_request" in allocation.columns:
-        items.append(("unaccompanied minors requested from municipalities", f"{int(allocation['em_request'].sum())}"))
-    if {"previous", "change"} <= set(allocation.columns):
-        items.append(("previous requests in all", f"{int(allocation['previous'].sum()):,} persons"))
-        items.append(("municipalities with a changed request", f"{int((allocation['change'] != 0).sum())}"))
-    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in items)
-    return f'<table id="summary-table" class="kv">{rows}</table>'
+def not_asked_reason(row: dict, binding: str, minutes) -> str:
+    if row["request"] > 0:
+        return ""
+    excluded = "" if _missing(row.get("excluded_by")) else str(row.get("excluded_by"))
+    if excluded == "access":
+        shown = f"{float(minutes):g}" if minutes not in (None, "") else "rimelig reisetid av"
+        return f"ingen videregående skole innen {shown} minutter (tilgangsregelen)"
+    if excluded == "ks_exclusion":
+        return "unntatt etter innspill fra KS"
+    if binding:
+        return limits_nb(binding)
+    return "målet er for lite til minstetallet"
 
 
-def rules_html(manifest: dict) -> str:
+def municipalities_html(tables: RunTables, letters: set[str], previous: pd.DataFrame | None, year: int,
+                        minutes) -> str:
+    """Every municipality, one row each (``data-fylke`` for the filter, ``data-v`` for sorting and the
+    totals of the visible rows, which the page's script keeps up to date)."""
+    a = tables.allocation.assign(per_1000=lambda f: (f["request"] / f["population"] * 1000.0).where(f["request"] > 0))
+    code = a["kommunenummer"]
+    # (header, values, decimals or None for text, summed)
+    columns = [("innbyggere", a["population"], 0, False), ("anmodning", a["request"], 0, True),
+               ("mål", a["target"], 1, True), ("per 1 000", a["per_1000"], 2, False),
+               ("fylkets anbefaling", a.get("recommended", pd.Series(float("nan"), index=a.index)), 0, True),
+               ("EM", a.get("em_request", pd.Series(float("nan"), index=a.index)), 0, True)]
+    if previous is not None:
+        columns.append((f"anmodning {year} (IMDi)", code.map(previous["requested"]), 0, True))
+    if tables.is_replan:
+        columns += [("forrige anmodning", a["previous"], 0, True), ("endring", a["change"], 0, True),
+                    ("årsak til endringen", a.get("change_reason", pd.Series("", index=a.index)).map(reasons_nb), None,
+                     False)]
+    binding = code.map(tables.binding).fillna("").astype(str)
+    reasons = [not_asked_reason(r, b, minutes) for r, b in zip(a.to_dict("records"), binding)]
+    columns += [("ikke anmodet: hvorfor", pd.Series(reasons, index=a.index), None, False),
+                ("grenser som binder", pd.Series([limits_nb(b) if q > 0 else "" for b, q in zip(binding, a["request"])],
+                                                 index=a.index), None, False)]
+    header = ["kommune", "fylke"] + [c[0] for c in columns]
+    numeric = {i + 2 for i, c in enumerate(columns) if c[2] is not None}
+    rows = []
+    lists = [(values.tolist(), digits, header == "endring") for header, values, digits, _ in columns]
+    for i, r in enumerate(a.to_dict("records")):
+        link = f"{LETTERS_DIR}/{file_stem(r['kommunenummer'], r['kommune'])}.html"
+        name = html.escape(f"{r['kommunenummer']} {r['kommune']}")
+        cells = [f'<td><a href="{link}">{name}</a></td>' if link in letters else f"<td>{name}</td>",
+                 _text(r["fylkesnavn"])]
+        for values, digits, signed in lists:
+            value = values[i]
+            cells.append(_text(value) if digits is None else _td(value, digits, signed=signed))
+        rows.append(f'<tr data-fylke="{html.escape(str(r["fylke"]))}">' + "".join(cells) + "</tr>")
+    foot = [f'<th>Sum (<span id="visible-count">{len(a)}</span> kommuner)</th>', "<td></td>"]
+    for i, (_, values, digits, summed) in enumerate(columns):
+        foot.append(f'<td class="n" data-sum="{i + 2}" data-digits="{digits}">{_num(values.sum(), digits)}</td>'
+                    if summed else "<td></td>")
+    counties = sorted(set(zip(a["fylke"], a["fylkesnavn"])))
+    options = "".join(f'<option value="{html.escape(str(f))}">{html.escape(f"{f} {n}")}</option>' for f, n in counties)
+    controls = ('<div class="controls"><label>Fylke <select id="county-filter"><option value="">alle fylker</option>'
+                f'{options}</select></label> <label>Søk <input id="search" type="search" '
+                'placeholder="kommunenavn eller -nummer"></label> <span class="hint">Klikk på en kolonneoverskrift '
+                "for å sortere; klikk igjen for å snu rekkefølgen.</span></div>")
+    return controls + _table("municipality-table", header, rows, "".join(foot), numeric=numeric,
+                             attrs=' class="sortable"')
+
+
+def rules_html(manifest: dict, templates) -> str:
     config = manifest.get("config", {})
     crit = manifest.get("criteria", {})
     weights = config.get("criteria", {}).get("weights", {})
     used, lacked, unused = crit.get("used", []), crit.get("lacked", []), crit.get("unused", [])
     rows = []
     for name in sorted(weights, key=lambda n: (-weights[n], n)):
-        state = "used" if name in used else "lacked (no data)" if name in lacked else "unused (weight 0)" \
-            if name in unused else ""
-        rows.append(_cell(name, "text") + f'<td class="n">{weights[name]:.2f}</td>' + _cell(state, "text"))
-    criteria_table = _table("criteria-table", ["criterion", "weight", "in this run"], rows)
+        state = ("brukt" if name in used else "mangler data" if name in lacked else "ikke brukt (vekt 0)"
+                 if name in unused else "")
+        rows.append(_text(templates.criterion(name, STANDARD)) + _text(name) + _td(weights[name], 2) + _text(state))
+    criteria_table = _table("criteria-table", ["kriterium", "navn i planen", "vekt", "i denne kjøringen"], rows,
+                            numeric={2})
     solver = manifest.get("solver", {})
     gap = manifest.get("gap")
     facts = [
-        ("solver", f"{solver.get('name', '')} {solver.get('version', '')}".strip()),
-        ("status", f"{manifest.get('status')} (solution status {manifest.get('sol_status')})"),
-        ("MIP gap", "n/a" if gap is None else f"{gap:.4g}"),
-        ("objective", "n/a" if manifest.get("objective") is None else f"{manifest['objective']:.3f}"),
-        ("minimum request", str(config.get("minimum_request"))),
-        ("granularity", f"{config.get('granularity_persons')} persons"),
-        ("spread: each county at least", f"{config.get('spread', {}).get('min_county_share_of_target')} "
-                                         "of its municipalities' targets"),
-        ("reasonable travel time", f"{config.get('network', {}).get('reasonable_travel_minutes')} minutes"),
-        ("default capacity per 1,000 inhabitants",
-         f"base {config.get('capacity', {}).get('base_per_1000_inhabitants')}, "
-         f"extra {config.get('capacity', {}).get('extra_per_1000_inhabitants')}"),
-        ("run fingerprint", str(manifest.get("fingerprint", ""))[:16]),
+        ("løser", f"{solver.get('name', '')} {solver.get('version', '')}".strip()),
+        ("status", f"{STATUS.get(manifest.get('status'), manifest.get('status'))} "
+                   f"(løsningsstatus {manifest.get('sol_status')})"),
+        ("MIP-gap", "–" if gap is None else f"{gap:.4g}"),
+        ("målfunksjon", "–" if manifest.get("objective") is None else decimal(manifest["objective"], 3)),
+        ("minste anmodning", str(config.get("minimum_request"))),
+        ("granularitet", f"{config.get('granularity_persons')} personer"),
+        ("spredning: hvert fylke minst", f"{config.get('spread', {}).get('min_county_share_of_target')} "
+                                         "av kommunenes samlede mål"),
+        ("rimelig reisetid", f"{config.get('network', {}).get('reasonable_travel_minutes')} minutter"),
+        ("kapasitet uten svar fra kommunen, per 1 000 innbyggere",
+         f"grunn {config.get('capacity', {}).get('base_per_1000_inhabitants')}, "
+         f"ekstra {config.get('capacity', {}).get('extra_per_1000_inhabitants')}"),
+        ("planens beskrivelse", " ".join(str(config.get("description", "")).split())),
+        ("kjøringens fingeravtrykk", str(manifest.get("fingerprint", ""))[:16]),
     ]
-    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts)
-    return f'{criteria_table}<table id="rules-table" class="kv">{rows}</table>'
+    return criteria_table + _kv("rules-table", facts)
 
 
-def municipalities_html(allocation: pd.DataFrame, letters: set[str]) -> str:
-    rows = []
-    frame = allocation.assign(per_1000=allocation["request"] / allocation["population"] * 1000.0)
-    for r in frame.to_dict("records"):
-        stem = file_stem(r["kommunenummer"], r["kommune"])
-        link = f"{LETTERS_DIR}/{stem}.html"
-        name = html.escape(f"{r['kommunenummer']} {r['kommune']}")
-        cell = f'<td><a href="{link}">{name}</a></td>' if link in letters else f"<td>{name}</td>"
-        rows.append(cell + _cell(r["fylkesnavn"], "text") + _cell(r["population"]) + _cell(r["request"])
-                    + _cell(r["per_1000"], "float2"))
-    return _table("municipality-table", ["municipality", "county", "population", "request", "per 1,000"], rows)
+def map_html(tables: RunTables, settings: DocumentSettings) -> str:
+    if not settings.municipality_shapes:
+        return "<p>Kartet mangler (ingen kommunegrenser i dataene).</p>"
+    a = tables.allocation
+    values = {r["kommunenummer"]: (r["request"] / r["population"] * 1000.0 if r["request"] > 0 else None)
+              for r in a.to_dict("records")}
+    names = dict(zip(a["kommunenummer"], a["kommune"]))
+    return choropleth_svg(settings.municipality_shapes, settings.county_shapes, values,
+                          "Anmodning per 1 000 innbyggere", names=names, unit="per 1 000", missing_label="ikke anmodet")
 
 
-def render_report(allocation: pd.DataFrame, municipalities: pd.DataFrame, plan: Plan, manifest: dict,
-                  settings: DocumentSettings, png: bytes, letters: set[str]) -> str:
-    minors = minors_figures(plan, settings.letters)
+def render_report(tables: RunTables, plan: Plan, manifest: dict, settings: DocumentSettings, letters: set[str]) -> str:
+    a = tables.allocation
+    minutes = (manifest.get("config") or {}).get("network", {}).get("reasonable_travel_minutes", "")
+    previous = settings.previous_year
     values = {
-        "title": html.escape(f"Settlement plan {plan.name}: requests to the municipalities"),
+        "title": html.escape(f"Bosettingsplan {plan.name}: anmodninger til kommunene"),
         "plan": html.escape(plan.name),
         "year": str(plan.year),
-        "description": html.escape(plan.description.strip()),
-        "summary": summary_html(allocation, plan, manifest, minors),
-        "county_table": county_html(county_table(allocation)),
-        "changes": changes_html(largest_changes(allocation, settings.letters.report_largest_changes)),
-        "map_data_uri": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
-        "rules": rules_html(manifest),
-        "municipality_table": municipalities_html(allocation, letters),
-        "letters_count": str(len(letters)),
+        "last_year": str(plan.year - 1),
+        "banner": banner_html(manifest),
+        "summary": summary_html(a, plan, minors_figures(plan, settings.letters)),
+        "files": files_html(tables.is_replan, len(letters)),
+        "map": map_html(tables, settings),
+        "fairness": fairness_html(manifest),
+        "county_table": county_html(county_table(a)),
+        "previous_year": previous_year_html(a, previous, plan.year - 1),
+        "replan": replan_html(tables, manifest.get("base_plan")),
+        "municipality_table": municipalities_html(tables, letters, previous, plan.year - 1, minutes),
+        "rules": rules_html(manifest, settings.templates),
     }
     return fill(settings.templates.report_html, values, settings.templates.paths["report.html"])
 
 
-def write_report(folder: Path, allocation: pd.DataFrame, municipalities: pd.DataFrame, plan: Plan,
-                 manifest: dict, settings: DocumentSettings, letters: list[str] | None = None) -> list[str]:
-    """Write ``map.png`` and ``report.html`` into ``folder``; return their relative names."""
-    folder = Path(folder)
-    png = map_png(allocation, municipalities)
-    (folder / MAP_FILE).write_bytes(png)
+def write_report(folder: Path, tables: RunTables, plan: Plan, manifest: dict, settings: DocumentSettings,
+                 letters: list[str] | None = None) -> list[str]:
+    """Write ``report.html`` into ``folder``; return its relative name."""
     pages = {f for f in (letters or []) if f.endswith(".html")}
-    text = render_report(allocation, municipalities, plan, manifest, settings, png, pages)
-    (folder / REPORT_FILE).write_text(text, encoding="utf-8")
-    return [MAP_FILE, REPORT_FILE]
+    (Path(folder) / REPORT_FILE).write_text(render_report(tables, plan, manifest, settings, pages), encoding="utf-8")
+    return [REPORT_FILE]

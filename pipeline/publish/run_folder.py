@@ -3,8 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from optimiser.network import Network
 from pipeline.plans.inputs import PlanInputs
 from pipeline.publish import letters, report
@@ -12,17 +10,19 @@ from pipeline.publish.documents import DocumentSettings, load_templates
 from pipeline.publish.files import write_csv
 from pipeline.publish.manifest import build_manifest, write_manifest
 from pipeline.publish.network import write_network
+from pipeline.publish.run_tables import read_run_tables
 from pipeline.publish.solution import Solution
 from pipeline.publish.tables import change_table, county_table
 
 
-def document_settings(inputs: PlanInputs) -> DocumentSettings | None:
-    """Letter config, written standards and templates; None when the plan writes no letters."""
+def document_settings(inputs: PlanInputs) -> DocumentSettings:
+    """Templates and what the report shows besides the run; the letter config and written
+    standards when the plan writes letters (else None)."""
     resolved = inputs.resolved
-    if resolved.letters is None:
-        return None
     return DocumentSettings(letters=resolved.letters, standards=inputs.standards,
-                            templates=load_templates(resolved.files, resolved.config_dir))
+                            templates=load_templates(resolved.files, resolved.config_dir),
+                            municipality_shapes=inputs.municipality_shapes, county_shapes=inputs.county_shapes,
+                            previous_year=inputs.previous_year)
 
 
 def write_run(folder: Path, inputs: PlanInputs, solution: Solution, network: Network, explained: dict[str, bytes],
@@ -52,16 +52,15 @@ def write_run(folder: Path, inputs: PlanInputs, solution: Solution, network: Net
         write_csv(change_table(allocation), folder / "changes.csv")
         write_csv(solution.shortfalls, folder / "shortfalls.csv")
     manifest = build_manifest(inputs.resolved, solution, input_hashes, base_run)
-    write_documents(folder, inputs, allocation, manifest)
+    write_documents(folder, folder, inputs, manifest)
     return write_manifest(folder, manifest)
 
 
-def write_documents(folder: Path, inputs: PlanInputs, allocation: pd.DataFrame, manifest: dict) -> list[str]:
-    """Letters and the report (when the plan writes letters); the files written, relative to ``folder``."""
+def write_documents(folder: Path, run: Path, inputs: PlanInputs, manifest: dict) -> list[str]:
+    """Letters (when the plan has a letter config) and the report, rendered from the tables of the
+    run folder ``run`` into ``folder``; the files written, relative to ``folder``."""
     settings = document_settings(inputs)
-    if settings is None:
-        return []
+    tables = read_run_tables(run)
     plan = inputs.plan
-    written = letters.write_letters(folder, allocation, plan, settings)
-    return written + report.write_report(folder, allocation, inputs.data.municipalities, plan, manifest, settings,
-                                         written)
+    written = letters.write_letters(folder, tables, plan, settings, manifest) if settings.letters is not None else []
+    return written + report.write_report(folder, tables, plan, manifest, settings, written)

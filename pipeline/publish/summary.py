@@ -41,5 +41,5 @@ def run_summary(folder: Path) -> str:
     else:
         lines.append(f"letters: none (no config/letters/{manifest.get('plan', folder.name)}.yaml)")
     if "report.html" in files:
-        lines.append(f"report: {folder / 'report.html'} (opens offline; map also in map.png)")
+        lines.append(f"report: {folder / 'report.html'} (opens offline, in bokmål)")
     return "\n".join(lines)

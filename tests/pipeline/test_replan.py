@@ -1,8 +1,8 @@
 """``python -m pipeline reallocate`` and ``ladder`` on the real data, and bad re-plan input.
 
-The expensive runs are shared by the module: the March 2022 re-plan
-(5,500 -> 35,000, ``config/2022-03.yaml``, policy ``spread``) into a
-temporary out dir, which runs the base plan 2022 first (``Solve`` requires
+The expensive runs are shared: the March 2022 re-plan (5,500 -> 35,000,
+``config/2022-03.yaml``, policy ``spread``) published once for the session
+(``published`` in tests/conftest.py), which runs the base plan 2022 first (``Solve`` requires
 its ``Publish``); the same re-plan under ``minimal_change`` from a copy of
 the config; then a short ladder of plan 2022 into the same out dir (its
 solve is cached there).
@@ -66,11 +66,9 @@ def settled_nationally(path: Path = STATUS) -> int:
 # --------------------------------------------------------------------------- the real re-plan
 
 @pytest.fixture(scope="module")
-def real(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("replan")
-    status, err = cli("reallocate", "--plan", PLAN, "--out", str(out))
-    assert status == 0, err
-    return out
+def real(published) -> Path:
+    """The session's out folder with the re-plan (and its base plan) published."""
+    return published(PLAN, "reallocate").parent
 
 
 @pytest.fixture(scope="module")
