@@ -19,6 +19,7 @@ COMMANDS = {
     "calibrate": ("pipeline.commands.calibrate", "fit the criteria weights to a year's real requests"),
     "audit": ("pipeline.commands.audit", "re-check a stored run from its files alone"),
     "illustrate": ("pipeline.commands.illustrate", "write illustrative county, KS and municipal inputs for a plan"),
+    "illustrate-arrivals": ("pipeline.commands.illustrate_arrivals", "write a synthetic arrivals file for a plan"),
 }
 
 
