@@ -50,25 +50,33 @@ def test_synthetic_first_line_is_recognised():
     assert not arrivals(GOOD).synthetic
 
 
-@pytest.mark.parametrize("row, where, what", [
-    ("H1,2,1,0,false,false,0301,2022-03-01,", "arrivals.csv:2:persons", "2 persons but 1 adults + 0 children"),
-    ("H1,1,1,0,true,false,0301,2022-03-01,", "arrivals.csv:2:adults", "an unaccompanied minor with 1 adults"),
-    ("H1,2,0,2,false,false,0301,2022-03-01,", "arrivals.csv:2:unaccompanied_minor", "no adult in the household"),
-    ("H1,1,1,0,false,false,9999,2022-03-01,", "arrivals.csv:2:tie_kommunenummer", "unknown kommunenummer '9999'"),
-    ("H1,1,1,0,false,false,301,2022-03-01,", "arrivals.csv:2:tie_kommunenummer", "not a 4-digit kommunenummer"),
-    ("H1,0,0,0,false,false,,2022-03-01,", "arrivals.csv:2:persons", "below the minimum 1"),
-    ("H1,25,2,23,false,false,,2022-03-01,", "arrivals.csv:2:persons", "above the plausible maximum 20"),
-    ("H1,1,1,0,false,false,,2022-13-01,", "arrivals.csv:2:ready_date", "not a date as YYYY-MM-DD"),
-    ("H1,1,1,0,false,false,,2023-02-01,", "arrivals.csv:2:ready_date", "ready on 2023-02-01, the plan is for 2022"),
-    ("H1,1,1,0,false,false,,2022-03-01,2022-02-01", "arrivals.csv:2:registered_date", "before it was ready"),
-    ("H1,1,1,0,yes,false,,2022-03-01,", "arrivals.csv:2:unaccompanied_minor", "expected true or false"),
-    ("H1,1,1,0,false,,,2022-03-01,", "arrivals.csv:2:complex_health", "empty value"),
-    ("=cmd(),1,1,0,false,false,,2022-03-01,", "arrivals.csv:2:household_id", "is not a plain id"),
-])
-def test_bad_row_names_file_row_and_field(row, where, what):
+# One adult alone, no tie, ready 1 March 2022; each case below changes what it names.
+SINGLE = {"household_id": "H1", "persons": "1", "adults": "1", "children": "0", "unaccompanied_minor": "false",
+          "complex_health": "false", "tie_kommunenummer": "", "ready_date": "2022-03-01", "registered_date": ""}
+BAD = {
+    "persons": ({"persons": "2"}, "2 persons but 1 adults + 0 children"),
+    "adults": ({"unaccompanied_minor": "true"}, "an unaccompanied minor with 1 adults"),
+    "unaccompanied_minor": ({"adults": "0", "children": "1"}, "no adult in the household"),
+    "tie_kommunenummer": ({"tie_kommunenummer": "9999"}, "unknown kommunenummer '9999'"),
+    "tie_kommunenummer (leading zero)": ({"tie_kommunenummer": "301"}, "not a 4-digit kommunenummer"),
+    "persons (none)": ({"persons": "0", "adults": "0"}, "below the minimum 1"),
+    "persons (too many)": ({"persons": "25", "children": "24"}, "above the plausible maximum 20"),
+    "ready_date": ({"ready_date": "2022-13-01"}, "not a date as YYYY-MM-DD"),
+    "ready_date (year)": ({"ready_date": "2023-02-01"}, "ready on 2023-02-01, the plan is for 2022"),
+    "registered_date": ({"registered_date": "2022-02-01"}, "before it was ready"),
+    "unaccompanied_minor (word)": ({"unaccompanied_minor": "yes"}, "expected true or false"),
+    "complex_health": ({"complex_health": ""}, "empty value"),
+    "household_id": ({"household_id": "=cmd()"}, "is not a plain id"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_row_names_file_row_and_field(case):
+    change, what = BAD[case]
+    row = ",".join({**SINGLE, **change}.values())
     with pytest.raises(InputError) as caught:
         arrivals([row] + GOOD[1:])
-    assert caught.value.where == where
+    assert caught.value.where == f"arrivals.csv:2:{case.split(' ')[0]}"
     assert what in caught.value.what
 
 
