@@ -103,7 +103,7 @@ def synthetic_header(args: argparse.Namespace, plan, shape: ArrivalShape, refuge
 
 
 def arrivals_csv(frame: pd.DataFrame) -> str:
-    """The households in the arrivals format (README, Placement)."""
+    """The households in the arrivals format (README, Placing households)."""
     out = frame.rename(columns={"tie": "tie_kommunenummer"}).assign(
         unaccompanied_minor=lambda f: f["unaccompanied_minor"].map({True: "true", False: "false"}),
         complex_health=lambda f: f["complex_health"].map({True: "true", False: "false"}),

@@ -19,7 +19,7 @@ from pipeline.publish.placement import placement_summary, year_summary_text
 def add_arguments(p: argparse.ArgumentParser) -> None:
     flags.add_plan(p)
     p.add_argument("--arrivals", required=True,
-                   help="arrivals CSV, one row per household (README, Placement); its stem names the batch")
+                   help="arrivals CSV, one row per household (README, Placing households); its stem names the batch")
     flags.add_folders(p)
     flags.add_scheduler(p)
 

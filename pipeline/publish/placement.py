@@ -107,7 +107,7 @@ def common_manifest(batch: PlacementBatch, kind: str, allocation: dict[str, str]
         "solver": {"names": [solver.name] + ([solver.fallback] if solver.fallback else []),
                    "options": solver_options(solver)},
         "params": json.loads(json.dumps(dataclasses.asdict(params), default=str)),
-        "room_rule": "optimiser.place_room (README, Placement)",
+        "room_rule": "optimiser.place_room (README, Placing households)",
     }
 
 
