@@ -5,9 +5,10 @@ PY     := $(VENV)/bin/python
 PLAN   ?= 2022
 RUN    ?= out/$(PLAN)
 YEAR   ?= 2024
+ARRIVALS ?=
 STAMP  := $(VENV)/.installed
 
-.PHONY: allocate reallocate ladder audit calibrate test bench install clean
+.PHONY: allocate reallocate ladder audit calibrate place place-year test bench install clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +32,14 @@ ladder: $(STAMP)
 
 calibrate: $(STAMP)
 	$(PY) -m pipeline calibrate --year $(YEAR)
+
+place: $(STAMP)
+	@test -n "$(ARRIVALS)" || { echo "make place needs ARRIVALS=<arrivals file>"; exit 2; }
+	$(PY) -m pipeline place --plan $(PLAN) --arrivals $(ARRIVALS)
+
+place-year: $(STAMP)
+	@test -n "$(ARRIVALS)" || { echo "make place-year needs ARRIVALS=<arrivals file>"; exit 2; }
+	$(PY) -m pipeline place-year --plan $(PLAN) --arrivals $(ARRIVALS)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check optimiser pipeline tests bench
