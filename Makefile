@@ -5,10 +5,11 @@ PY     := $(VENV)/bin/python
 PLAN   ?= 2022
 RUN    ?= out/$(PLAN)
 YEARS  ?= 2015-2021
+ARRIVALS ?=
 STAMP  := $(VENV)/.installed
 PDF_STAMP := $(VENV)/.installed-pdf
 
-.PHONY: allocate reallocate ladder audit calibrate backtest letters-pdf test bench install clean
+.PHONY: allocate reallocate ladder audit calibrate backtest letters-pdf place place-year test bench install clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +45,14 @@ backtest: $(STAMP)
 # The letters of out/$(PLAN)/ as PDF (headless Chromium; run the plan first).
 letters-pdf: $(PDF_STAMP)
 	$(PY) -m pipeline letters-pdf --plan $(PLAN)
+
+place: $(STAMP)
+	@test -n "$(ARRIVALS)" || { echo "make place needs ARRIVALS=<arrivals file>"; exit 2; }
+	$(PY) -m pipeline place --plan $(PLAN) --arrivals $(ARRIVALS)
+
+place-year: $(STAMP)
+	@test -n "$(ARRIVALS)" || { echo "make place-year needs ARRIVALS=<arrivals file>"; exit 2; }
+	$(PY) -m pipeline place-year --plan $(PLAN) --arrivals $(ARRIVALS)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check optimiser pipeline tests bench

@@ -1,92 +1,88 @@
-"""Benchmark: placing a national year of households (``optimiser.place``).
+"""Benchmark: placing a national year of households against the March 2022
+re-plan (``make place PLAN=2022-03 ARRIVALS=...``).
 
-The instance (stated, synthetic where no public data exists):
+The instance is the pipeline's own:
 
-households     ``optimiser.arrivals.synthetic_arrivals`` (its stated
-               distributions), ``--households`` (14,000) with seed
-               ``--seed``; ties in proportion to the refugee population
-               (``flyktninger_og_familieinnvandrede``, latest year, of IMDi's
-               immigrants-by-reason table in the shared data folder beside
-               the repository; population if that file is missing)
-decisions      ``--persons`` (35,000) spread over the 356 municipalities in
-               proportion to population^0.7 (rounded down); room = decision,
-               nothing settled yet; extra room 20 %, complex-health room 8 %,
-               EM room 3 % of the decision (rounded up)
-travel         the real network: ``optimiser.network.build_network`` on plan
-               2022's inputs, as the pipeline's Access task builds it
+plan          ``python -m pipeline reallocate --plan 2022-03`` run once
+              (untimed) into a scratch out dir; the room per municipality by
+              ``optimiser.place_room`` from its inputs and published
+              allocation, travel minutes from its network
+households    ``data/inputs/2022-03/arrivals-synthetic.csv`` (``--arrivals``):
+              14,000 SYNTHETIC households, 34,954 persons, ties in
+              proportion to the refugee population; all of them placed as one
+              batch (``make place`` leaves out those registered after new
+              year; the year rows below follow the counting rules)
 
-Measures, median of ``--runs`` (3): ``place`` end to end and its solver
-seconds (every LP round and the integer model, passing the model included),
-the objective, the LP bound and the gap; ``verify_placement`` must find
-nothing.  Baseline in the same run: the one-binary-per-(household,
-municipality) formulation with the same objective and rows, built as arrays
-straight into highspy (PuLP could not even build it in minutes) and solved
-with a time limit of ``--baseline-seconds`` (60); its gap is measured
-against the same LP bound.  The same pair is also run on a ``--small``
-instance (1,000 households, rooms scaled) where the baseline can finish.
+Measures, median of ``--runs`` (3): ``optimiser.place`` end to end and its
+solver seconds (every LP round and integer model, passing the model to
+HiGHS included), the objective, the LP bound and the gap; the fill-rate
+spread; ``verify_placement`` must find nothing (every tied household with
+room left in reach of its tie is within 90 minutes of it).
 
-Solvers: ``SolverConfig(presolve=False)`` (see ``optimiser.place``), one
-thread, gap 1e-5.  Prints the machine and a table; does not write
-BENCHMARKS.md.
+Baseline in the same run: the one-binary-per-(household, municipality)
+formulation with the same objective and rows, built as arrays straight into
+highspy (PuLP cannot build it in minutes) and solved with a time limit of
+``--baseline-seconds``; its gap is measured against the same LP bound.  At
+national scale it needs about 6 GB and many minutes, so by default
+(``--baseline sample``) it runs on a ``--sample`` share of the households
+(every 10th) with room, extra room, decision and settled scaled down alike
+(rounded up; complex-health and EM room as they are, or families would not
+fit), and
+``optimiser.place`` is measured on that same sample beside it;
+``--baseline national`` runs it on the whole batch, ``--baseline off`` skips it.
 
-    .venv/bin/python bench/place.py [--runs 3] [--households 14000]
+A year week by week (``--year``, on by default; ``--no-year`` skips it,
+several minutes): one cold ``python -m pipeline place-year`` on the same
+file; its manifest gives the weekly year against hindsight.
+
+Prints the machine and a table; ``--write`` replaces the "Placement"
+section of BENCHMARKS.md.
+
+    .venv/bin/python bench/place.py [--runs 3] [--write] [--baseline sample|national|off] [--no-year]
 """
 from __future__ import annotations
 
 import argparse
-import math
+import json
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import common
-import highspy  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from common import median
+import highspy
+import numpy as np
+from common import median, verdict
 
-from optimiser.arrivals import synthetic_arrivals  # noqa: E402
-from optimiser.network import build_network  # noqa: E402
-from optimiser.place import PlaceInputs, PlaceParams, class_costs, fill_target, household_classes, place  # noqa: E402
-from optimiser.plan import SolverConfig  # noqa: E402
-from optimiser.verify_place import verify_placement  # noqa: E402
-from pipeline.solvers import make_solvers  # noqa: E402
+from optimiser.place import (
+    PlaceInputs,
+    PlaceParams,
+    PlaceResult,
+    class_costs,
+    fill_target,
+    household_classes,
+    place,
+)
+from optimiser.verify_place import verify_placement
+from pipeline.graph.placement import placement_setting
+from pipeline.plans.placement import placement_params, placement_solver, resolve_batch
+from pipeline.plans.resolve import resolve_plan
+from pipeline.publish.network import network_from_json
+from pipeline.publish.placement import fill_spread
+from pipeline.solvers import make_solvers
 
+SECTION = "## Placement"
 PACKAGES = ("pulp", "highspy", "pandas", "numpy")
-REFUGEES = common.ROOT.parent / "shared" / "data" / "imdi_innvandrere_etter_innvandringsgrunn_2006_2021.csv"
-SHARES = {"extra_room": 0.20, "health_room": 0.08, "em_room": 0.03}
-POPULATION_EXPONENT = 0.7
+PLAN = "2022-03"
+ARRIVALS = Path("data/inputs/2022-03/arrivals-synthetic.csv")
 TARGET_SECONDS = 10.0
 TARGET_GAP = 0.01
-
-
-def national_inputs() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Municipalities (population) and travel minutes, as the pipeline reads and builds them."""
-    from pipeline.config import load_plan
-    from pipeline.inputs import read_plan_data
-    plan = load_plan(Path("config/2022.yaml"))
-    data = read_plan_data(plan, Path("data"))
-    net = build_network(data.municipalities, data.adjacency, plan.network.reasonable_travel_minutes)
-    return data.municipalities, net.travel
-
-
-def refugee_population(municipalities: pd.DataFrame) -> tuple[pd.Series, str]:
-    if not REFUGEES.is_file():
-        return municipalities["population"].astype(float), "population (refugee file not found)"
-    table = pd.read_csv(REFUGEES, dtype={"kommunenummer": str})
-    latest = table[table["aar"] == table["aar"].max()].set_index("kommunenummer")
-    column = "flyktninger_og_familieinnvandrede"
-    series = latest[column].reindex(municipalities.index).fillna(0.0)
-    return series, f"`{column}` {int(table['aar'].max())}"
-
-
-def rooms(population: pd.Series, persons: int) -> pd.DataFrame:
-    weight = population.astype(float) ** POPULATION_EXPONENT
-    decision = np.floor(persons * weight / weight.sum()).astype(int)
-    frame = pd.DataFrame({"decision": decision, "already": 0, "room": decision}, index=population.index)
-    return frame.assign(**{k: np.ceil(share * decision).astype(int) for k, share in SHARES.items()})
+TARGET_REACH = 0.95
+# Scaled in the sample; complex-health and EM room are not: a tenth of a municipality's
+# three complex-health places cannot hold a family of five, and the sample would have no placement.
+SCALED = ("room", "extra_room", "decision", "already")
 
 
 @dataclass
@@ -95,7 +91,6 @@ class Baseline:
     solve_seconds: float
     status: str
     objective: float | None
-    dual_bound: float | None
     columns: int
 
 
@@ -104,9 +99,9 @@ def baseline(inputs: PlaceInputs, params: PlaceParams, seconds: float) -> Baseli
     and rows as ``optimiser.place`` (room with extra tier, needs rooms, fill
     bands with the free rounding of the target), straight into highspy."""
     start = time.perf_counter()
-    h, m = inputs.households.reset_index(drop=True), inputs.municipalities
+    h, m = inputs.households.reset_index(drop=True), inputs.municipalities.sort_index()
     classes, class_of = household_classes(h)
-    costs = class_costs(classes, inputs, params)
+    costs = class_costs(classes, PlaceInputs(h, m, inputs.travel), params)
     rows = classes.index.get_indexer(class_of)
     feasible = costs.feasible.to_numpy()[rows]
     hh, mm = np.nonzero(feasible)
@@ -168,70 +163,156 @@ def baseline(inputs: PlaceInputs, params: PlaceParams, seconds: float) -> Baseli
     info = solver.getInfo()
     has = info.primal_solution_status == 2
     return Baseline(built, time.perf_counter() - solved, solver.modelStatusToString(solver.getModelStatus()),
-                    info.objective_function_value if has else None,
-                    info.mip_dual_bound if math.isfinite(info.mip_dual_bound) else None, n_x)
+                    info.objective_function_value if has else None, n_x)
 
 
-def ours(inputs: PlaceInputs, params: PlaceParams, solvers: list, runs: int) -> tuple[list, object]:
-    results = [place(inputs, params, solvers) for _ in range(runs)]
-    return results, results[-1]
+def sample(inputs: PlaceInputs, share: float) -> PlaceInputs:
+    """Every (1/share)-th household; room, extra room, decision and settled
+    scaled by ``share`` and rounded up (``SCALED``)."""
+    step = max(1, round(1 / share))
+    h = inputs.households.iloc[::step].reset_index(drop=True)
+    m = inputs.municipalities.assign(**{c: np.ceil(inputs.municipalities[c] * share).astype(int) for c in SCALED})
+    return PlaceInputs(h, m, inputs.travel)
 
 
-def measure(label: str, inputs: PlaceInputs, params: PlaceParams, solvers: list, args) -> list[tuple]:
-    results, last = ours(inputs, params, solvers, args.runs)
-    violations = verify_placement(inputs.households, inputs.municipalities, inputs.travel, last.placements,
-                                  params.reasonable_minutes)
-    solve_s = median(r.solve_seconds for r in results)
-    total_s = median(r.seconds for r in results)
-    base = baseline(inputs, params, args.baseline_seconds)
-    base_gap = (f"{(base.objective - last.lp_bound) / base.objective:.2%}" if base.objective else "no solution")
+def place_runs(inputs: PlaceInputs, params: PlaceParams, solvers: list, runs: int) -> list[PlaceResult]:
+    return [place(inputs, params, solvers) for _ in range(runs)]
+
+
+def tied_within_reach(result: PlaceResult, minutes: float) -> tuple[int, int]:
+    p = result.placements
+    tied = p["tie"].notna()
+    return int((tied & (p["minutes_from_tie"] <= minutes)).sum()), int(tied.sum())
+
+
+def national_rows(inputs: PlaceInputs, params: PlaceParams, results: list[PlaceResult]) -> list[tuple]:
+    last = results[-1]
     h = inputs.households
-    rows = [
-        (f"{label}: households / persons / base room", f"{len(h):,} / {int(h['persons'].sum()):,} / "
-         f"{int(inputs.municipalities['room'].sum()):,}", ""),
-        (f"{label}: `place` solver seconds (median of {args.runs})", f"{solve_s:.2f}",
-         common.verdict(solve_s, TARGET_SECONDS) + f" (≤ {TARGET_SECONDS:g} s)"),
-        (f"{label}: `place` end to end seconds (median)", f"{total_s:.2f}", ""),
-        (f"{label}: objective / LP bound / gap", f"{last.objective:.2f} / {last.lp_bound:.2f} / {last.gap:.2%}",
-         common.verdict(last.gap, TARGET_GAP) + f" (≤ {TARGET_GAP:.0%})"),
-        (f"{label}: classes / integer columns / LP rounds", f"{last.classes} / {last.pairs} / {last.pricing_rounds}",
-         ""),
-        (f"{label}: verify_placement violations", str(len(violations)), "must be 0"),
-        (f"{label}: baseline columns (binaries)", f"{base.columns:,}", ""),
-        (f"{label}: baseline build / solve seconds", f"{base.build_seconds:.2f} / {base.solve_seconds:.2f}",
-         f"limit {args.baseline_seconds:g} s"),
-        (f"{label}: baseline status / objective / gap to LP bound",
-         f"{base.status} / {base.objective if base.objective is None else round(base.objective, 2)} / {base_gap}", ""),
-        (f"{label}: ratio baseline solve / `place` solver seconds", f"{base.solve_seconds / solve_s:.1f}×", ""),
+    violations = verify_placement(h, inputs.municipalities, inputs.travel, last.placements, params.reasonable_minutes)
+    within, tied = tied_within_reach(last, params.reasonable_minutes)
+    solve_s = median(r.solve_seconds for r in results)
+    spread_before, spread_after = fill_spread(last.fill["fill_before"]), fill_spread(last.fill["fill_after"])
+    extra = last.fill["extra_used"]
+    over = (last.fill["assigned"] > inputs.municipalities["room"] + inputs.municipalities["extra_room"]).sum()
+    return [
+        ("households / persons / base room / extra room",
+         f"{len(h):,} / {int(h['persons'].sum()):,} / {int(inputs.municipalities['room'].sum()):,} / "
+         f"{int(inputs.municipalities['extra_room'].sum()):,}", ""),
+        (f"`place` solver seconds (median of {len(results)})", f"{solve_s:.2f}",
+         f"≤ {TARGET_SECONDS:g} s: {verdict(solve_s, TARGET_SECONDS)}"),
+        ("`place` end to end seconds (median)", f"{median(r.seconds for r in results):.2f}", ""),
+        ("objective / LP bound / gap", f"{last.objective:.2f} / {last.lp_bound:.2f} / {last.gap:.3%}",
+         f"≤ {TARGET_GAP:.0%}: {verdict(last.gap, TARGET_GAP)}"),
+        ("classes / integer columns / LP rounds", f"{last.classes} / {last.pairs} / {last.pricing_rounds}", ""),
+        ("tied households within 90 minutes of their tie", f"{within:,} of {tied:,}",
+         f"the {tied - within} others had no room left in reach (verify)"),
+        ("`verify_placement` violations", str(len(violations)), "must be 0: " + ("met" if not violations else
+                                                                               "**not met**")),
+        ("municipalities above decision + extra", str(int(over)), "must be 0"),
+        ("persons in the extra tier / municipalities", f"{int(extra.sum()):,} / {int((extra > 0).sum())}", ""),
+        ("fill-rate spread (sd) before / after; after min-max",
+         f"{spread_before['std']:.2%} / {spread_after['std']:.2%}; "
+         f"{spread_after['min']:.1%}-{spread_after['max']:.1%}", f"national rate {last.national_fill_rate:.1%}"),
     ]
-    return rows
+
+
+def baseline_rows(label: str, inputs: PlaceInputs, params: PlaceParams, solvers: list, runs: int,
+                  seconds: float) -> list[tuple]:
+    results = place_runs(inputs, params, solvers, runs)
+    last = results[-1]
+    base = baseline(inputs, params, seconds)
+    solve_s = median(r.solve_seconds for r in results)
+    gap = f"{(base.objective - last.lp_bound) / base.objective:.2%}" if base.objective else "no solution"
+    return [
+        (f"{label}: households / persons / base room", f"{len(inputs.households):,} / "
+         f"{int(inputs.households['persons'].sum()):,} / {int(inputs.municipalities['room'].sum()):,}", ""),
+        (f"{label}: `place` solver seconds (median) / gap", f"{solve_s:.2f} / {last.gap:.3%}", ""),
+        (f"{label}: baseline binaries", f"{base.columns:,}", ""),
+        (f"{label}: baseline build / solve seconds", f"{base.build_seconds:.2f} / {base.solve_seconds:.2f}",
+         f"limit {seconds:g} s"),
+        (f"{label}: baseline status / gap to the LP bound", f"{base.status} / {gap}", ""),
+        (f"{label}: baseline solve / `place` solver seconds", f"{base.solve_seconds / solve_s:.1f}×", ""),
+    ]
+
+
+def year_rows(out: Path, arrivals: Path) -> list[tuple]:
+    run = common.cold_run(["place-year", "--plan", PLAN, "--arrivals", str(arrivals), "--out", str(out)])
+    m = json.loads((out / f"{PLAN}-year-{arrivals.stem}" / "manifest.json").read_text(encoding="utf-8"))
+    w, h = m["weekly"], m["hindsight"]
+    return [
+        (f"year week by week: {m['weeks']} weeks, {w['households']:,} households "
+         f"({m['carried_households']:,} count on next year)", f"{run.wall:.0f} s wall", ""),
+        ("&nbsp;&nbsp;total cost weekly / hindsight", f"{w['total_cost']:.2f} / {h['total_cost']:.2f}", ""),
+        ("&nbsp;&nbsp;hindsight / weekly (share of the hindsight optimum reached)", f"{m['reaches']:.2%}",
+         f"≥ {TARGET_REACH:.0%}: {'met' if m['reaches'] >= TARGET_REACH else '**not met**'}"),
+        ("&nbsp;&nbsp;fill spread (sd) weekly / hindsight", f"{w['fill_spread_std']:.2%} / {h['fill_spread_std']:.2%}",
+         ""),
+        ("&nbsp;&nbsp;households beyond reach weekly / hindsight", f"{w['beyond_reach']} / {h['beyond_reach']}", ""),
+        ("&nbsp;&nbsp;solver seconds weekly (all weeks) / hindsight",
+         f"{m['timings']['weekly_solve_seconds']:.1f} / {m['timings']['hindsight_solve_seconds']:.1f}", ""),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--households", type=int, default=14000)
-    parser.add_argument("--persons", type=int, default=35000)
-    parser.add_argument("--small", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=2022)
+    parser.add_argument("--arrivals", type=Path, default=ARRIVALS)
+    parser.add_argument("--baseline", choices=("sample", "national", "off"), default="sample")
+    parser.add_argument("--sample", type=float, default=0.1, help="share of households in the baseline's sample")
     parser.add_argument("--baseline-seconds", type=float, default=60.0)
+    parser.add_argument("--year", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--write", action="store_true")
     args = parser.parse_args(argv)
     os.chdir(common.ROOT)
     machine = common.Machine(PACKAGES)
-    municipalities, travel = national_inputs()
-    population, source = refugee_population(municipalities)
-    params = PlaceParams()
-    solvers = make_solvers(SolverConfig(presolve=False))
-    rows = []
-    for label, households in (("national", args.households), ("small", args.small)):
-        persons = round(args.persons * households / args.households)
-        inputs = PlaceInputs(synthetic_arrivals(population, households, args.seed),
-                             rooms(municipalities["population"], persons), travel)
-        rows += measure(label, inputs, params, solvers, args)
-    print(f"Machine: {machine.describe()}; `os.cpu_count()` = {os.cpu_count()}.")
-    print(f"Ties drawn from {source}; solvers {', '.join(s.name for s in solvers)}, presolve off.")
-    print("\n".join(common.table(("measure", "value", "target"), rows)))
+    with tempfile.TemporaryDirectory(prefix="bench-place-") as scratch:
+        out = Path(scratch) / "out"
+        common.cold_run(["reallocate", "--plan", PLAN, "--out", str(out)])
+        resolved = resolve_plan(PLAN)
+        batch = resolve_batch(resolved, args.arrivals)
+        travel = network_from_json(json.loads(next((out / ".cache" / "network").glob("*/network.json"))
+                                              .read_text(encoding="utf-8"))).travel
+        setting = placement_setting(batch, out / PLAN, travel)
+        inputs = PlaceInputs(batch.arrivals.households, setting.municipalities, travel)
+        params, solvers = placement_params(resolved), make_solvers(placement_solver(resolved))
+        rows = national_rows(inputs, params, place_runs(inputs, params, solvers, args.runs))
+        if args.baseline != "off":
+            label = "national" if args.baseline == "national" else f"1/{round(1 / args.sample)} sample"
+            scaled = inputs if args.baseline == "national" else sample(inputs, args.sample)
+            rows += baseline_rows(label, scaled, params, solvers, args.runs, args.baseline_seconds)
+        if args.year:
+            rows += year_rows(out, args.arrivals)
+    text = section(args, machine.describe(), rows, batch.arrivals.synthetic)
+    print(text)
+    if args.write:
+        common.write_section(SECTION, text)
     return 0
+
+
+def section(args, machine: str, rows: list[tuple], synthetic: bool) -> str:
+    baseline_note = {
+        "sample": (f"The one-binary-per-pair baseline needs about 6 GB and many minutes at national scale; here it "
+                   f"runs on a 1/{round(1 / args.sample)} sample (every {round(1 / args.sample)}th household; room, "
+                   "extra room, decision and settled scaled alike, rounded up; complex-health and EM room as they "
+                   "are), with `place` on the same sample beside it "
+                   "(`--baseline national` runs it on the whole batch)."),
+        "national": "The one-binary-per-pair baseline runs on the whole national batch.",
+        "off": "The baseline was skipped (`--baseline off`).",
+    }[args.baseline]
+    lines = [
+        SECTION,
+        "",
+        f"`bench/place.py` (`make bench` runs it; `--write` rewrites this section): `{args.arrivals}` "
+        f"({'SYNTHETIC households' if synthetic else 'households'}) placed as one batch against the March 2022",
+        f"re-plan {PLAN} as the pipeline builds it (room by `optimiser.place_room`, travel minutes from its",
+        f"network), median of {args.runs} runs; solvers HiGHS without presolve, one thread. {baseline_note}",
+        "The year rows are one cold `python -m pipeline place-year` on the same file (counting rules applied).",
+        "",
+        f"Machine: {machine}.",
+        "",
+        *common.table(("measure", "value", "target"), rows),
+    ]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ Counting rules (IMDi's letter to the municipalities):
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,26 +70,30 @@ class YearResult:
     summary: dict
 
 
+Progress = Callable[[int, int, int], None]  # (week, weeks, households placed that week)
+
+
 def simulate_year(batches: Sequence[pd.DataFrame], municipalities: pd.DataFrame, travel: pd.DataFrame,
                   params: PlaceParams, solvers: list, *, year: int | None = None,
-                  next_year: pd.DataFrame | None = None) -> YearResult:
+                  next_year: pd.DataFrame | None = None, progress: Progress | None = None) -> YearResult:
     """Place each batch (a week's households) in turn; room shrinks as it is used.
 
     ``municipalities``: the ``optimiser.place`` frame at the start of ``year``
     (default: the year of the earliest ready date); ``next_year``: the same
-    for the year after, for households registered after new year."""
+    for the year after, for households registered after new year;
+    ``progress`` is called after each week."""
     year = year if year is not None else _first_year(batches)
     ledgers = {year: municipalities} | ({year + 1: next_year} if next_year is not None else {})
-    return _run(list(batches), ledgers, travel, params, solvers, year)
+    return _run(list(batches), ledgers, travel, params, solvers, year, progress)
 
 
 def hindsight(batches: Sequence[pd.DataFrame], municipalities: pd.DataFrame, travel: pd.DataFrame,
               params: PlaceParams, solvers: list, *, year: int | None = None,
-              next_year: pd.DataFrame | None = None) -> YearResult:
+              next_year: pd.DataFrame | None = None, progress: Progress | None = None) -> YearResult:
     """Every batch placed at once: the same counting rules, one week."""
     year = year if year is not None else _first_year(batches)
     ledgers = {year: municipalities} | ({year + 1: next_year} if next_year is not None else {})
-    return _run([pd.concat(list(batches), ignore_index=True)], ledgers, travel, params, solvers, year)
+    return _run([pd.concat(list(batches), ignore_index=True)], ledgers, travel, params, solvers, year, progress)
 
 
 def _first_year(batches: Sequence[pd.DataFrame]) -> int:
@@ -97,7 +101,7 @@ def _first_year(batches: Sequence[pd.DataFrame]) -> int:
 
 
 def _run(batches: list[pd.DataFrame], start: dict[int, pd.DataFrame], travel: pd.DataFrame,
-         params: PlaceParams, solvers: list, year: int) -> YearResult:
+         params: PlaceParams, solvers: list, year: int, progress: Progress | None = None) -> YearResult:
     ledgers = dict(start)
     weeks, placed, carried = [], [], []
     for week, batch in enumerate(batches, start=1):
@@ -113,6 +117,8 @@ def _run(batches: list[pd.DataFrame], start: dict[int, pd.DataFrame], travel: pd
             ledgers[ledger_year] = use_room(ledgers[ledger_year], households, result.placements)
             log.info("week %d, year %d: %d households, objective %.2f", week, ledger_year, len(households),
                      result.objective)
+        if progress is not None:
+            progress(week, len(batches), int(counted.isin(list(ledgers)).sum()))
     placements = pd.concat(placed, ignore_index=True) if placed else pd.DataFrame()
     households = pd.concat(batches, ignore_index=True)
     summary = year_summary(households, placements, start[year], travel, params, year)
@@ -156,3 +162,36 @@ def compare(weekly: YearResult, all_at_once: YearResult) -> pd.DataFrame:
     rows = {k: (float(weekly.summary[k]), float(all_at_once.summary[k])) for k in COMPARED}
     frame = pd.DataFrame(rows, index=["weekly", "hindsight"]).T
     return frame.assign(difference=frame["weekly"] - frame["hindsight"]).astype(np.float64)
+
+
+def week_table(year: YearResult, batches: Sequence[pd.DataFrame], municipalities: pd.DataFrame,
+               params: PlaceParams) -> pd.DataFrame:
+    """One row per week placed against ``municipalities`` (the ledger of the
+    year simulated, at its start): ``week``, ``week_start`` (the Monday of
+    the batch's earliest ready date), households and persons placed, tied,
+    beyond reach, persons in extra room, the week's objective, LP bound, gap,
+    status and solver seconds, and after the week the national fill rate and
+    the fill-rate spread (standard deviation, max - min) over municipalities
+    with a decision."""
+    m = municipalities
+    decision = m["decision"].astype(float).where(m["decision"] > 0)
+    held = m["already"].astype(float)
+    rows = []
+    for w in year.weeks:
+        if w.year != year.summary["year"]:
+            continue
+        r, p = w.result, w.result.placements
+        held = held + p.groupby("kommunenummer")["persons"].sum().reindex(m.index, fill_value=0)
+        fill = (held / decision).dropna()
+        start = pd.to_datetime(batches[w.week - 1]["ready_date"]).min().to_period("W-SUN").start_time
+        rows.append({
+            "week": w.week, "week_start": start, "households": len(p), "persons": int(p["persons"].sum()),
+            "tied": int(p["tie"].notna().sum()),
+            "beyond_reach": int((p["minutes_from_tie"] > params.reasonable_minutes).sum()),
+            "extra_tier_persons": int(r.fill["extra_used"].sum()), "objective": r.objective, "lp_bound": r.lp_bound,
+            "gap": r.gap, "status": r.status.value, "solve_seconds": r.solve_seconds,
+            "fill_rate": float(held.sum() / decision.sum()) if decision.sum() > 0 else 0.0,
+            "fill_spread_std": float(fill.std(ddof=0)) if len(fill) else 0.0,
+            "fill_spread_range": float(fill.max() - fill.min()) if len(fill) else 0.0,
+        })
+    return pd.DataFrame(rows)

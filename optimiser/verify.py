@@ -135,9 +135,10 @@ def violations_line(violations: list[Violation]) -> str:
     return f"{len(violations)} violation(s); first: {first.rule} at {first.key}: {first.detail}"
 
 
-def report(violations: list[Violation]) -> dict:
+def report(violations: list[Violation], rules: list[str] | None = None) -> dict:
+    """verify.json: ok, every violation, the rules checked (default: the allocation's)."""
     return {"ok": not violations, "violations": [v.as_dict() for v in violations],
-            "rules_checked": RULES}
+            "rules_checked": rules if rules is not None else RULES}
 
 
 RULES = ["complete", "unknown_municipality", "integer", "national_need", "non_negative", "eligibility", "minimum_size",

@@ -21,6 +21,9 @@ COMMANDS = {
     "audit": ("pipeline.commands.audit", "re-check a stored run from its files alone"),
     "letters-pdf": ("pipeline.commands.letters_pdf", "print the letters of a published run as PDF (headless Chromium)"),
     "illustrate": ("pipeline.commands.illustrate", "write illustrative county, KS and municipal inputs for a plan"),
+    "place": ("pipeline.commands.place", "place a batch of households against a published plan"),
+    "place-year": ("pipeline.commands.place", "place a year of arrivals week by week, against hindsight"),
+    "illustrate-arrivals": ("pipeline.commands.illustrate_arrivals", "write a synthetic arrivals file for a plan"),
 }
 
 

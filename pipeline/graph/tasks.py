@@ -1,6 +1,7 @@
 """Luigi tasks: one output target each, wired only through ``requires()``.
 
     Network -> Solve -> Verify, Explain -> Publish        (Ladder: Network -> Ladder)
+    Publish, Network -> Place, PlaceYear                  (pipeline.graph.placement)
 
 A task's parameters are the plan's name and the fingerprint of everything it
 reads (``pipeline.plans.resolve``); the resolved plan itself rides along as a
@@ -43,17 +44,37 @@ class VerificationFailed(RuntimeError):
     """An allocation broke a hard rule the independent checker knows."""
 
 
-class ResolvedPlanParameter(luigi.Parameter):
-    """Carries the ``ResolvedPlan`` a task's fingerprint was computed from.
-    Insignificant and private: it never enters a task id and is never sent to
-    a scheduler; a worker on another machine resolves the plan itself."""
+class PrivateParameter(luigi.Parameter):
+    """Carries an object resolved once (``kind``) that a task's fingerprint
+    was computed from.  Insignificant and private: it never enters a task id
+    and is never sent to a scheduler; a worker on another machine resolves it
+    itself."""
+
+    kind: type = object
 
     def __init__(self, **kwargs):
         super().__init__(significant=False, visibility=ParameterVisibility.PRIVATE, **kwargs)
 
     def _warn_on_wrong_param_type(self, param_name, param_value):
-        if not isinstance(param_value, ResolvedPlan):
-            raise TypeError(f"{param_name} must be a ResolvedPlan, got {type(param_value).__name__}")
+        if not isinstance(param_value, self.kind):
+            raise TypeError(f"{param_name} must be a {self.kind.__name__}, got {type(param_value).__name__}")
+
+
+class ResolvedPlanParameter(PrivateParameter):
+    """Carries the ``ResolvedPlan``."""
+
+    kind = ResolvedPlan
+
+
+def manifest_matches(path: Path, fingerprint: str) -> bool:
+    """The manifest at ``path`` exists and carries ``fingerprint``: the output is current."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("fingerprint") == fingerprint
+    except (OSError, ValueError):
+        return False
 
 
 class PlanTask(luigi.Task):
@@ -201,13 +222,7 @@ class Publish(PlanTask):
         return luigi.LocalTarget(str(self.folder() / MANIFEST))
 
     def complete(self):
-        path = Path(self.output().path)
-        if not path.is_file():
-            return False
-        try:
-            return json.loads(path.read_text(encoding="utf-8")).get("fingerprint") == self.fingerprint
-        except (OSError, ValueError):
-            return False
+        return manifest_matches(self.output().path, self.fingerprint)
 
     def run(self):
         needs = self.requires()

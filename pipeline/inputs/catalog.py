@@ -5,9 +5,15 @@ inputs (planner indicators, county recommendations, KS, municipal answers,
 re-plan status) live in ``data/inputs/<plan>/``.  Every path is checked to
 stay inside the data folder after links are followed, so no setting can make
 a run read a file elsewhere.
+
+Placement files in a plan's folder (``arrivals*.csv``, ``placement_ledger.csv``)
+belong to the placements made against the plan, not to the plan: they are
+left out of the plan's inputs, so a new batch of arrivals or an updated
+ledger never changes the plan's fingerprint or re-runs its allocation.
 """
 from __future__ import annotations
 
+from fnmatch import fnmatch
 from pathlib import Path
 
 from pipeline.errors import InputError
@@ -35,6 +41,10 @@ CATALOG = {
 }
 # The files the transport network is built from (its cache key hashes only these).
 NETWORK_DATASETS = ("population", "points", "ba_regions", "schools", "adjacency", "water_pairs", "ferries")
+# In data/inputs/<plan>/: what has been settled and assigned since the plan (pipeline.inputs.arrivals).
+PLACEMENT_LEDGER = "placement_ledger.csv"
+# Files directly in data/inputs/<plan>/ that placements read and the plan does not.
+PLACEMENT_FILES = ("arrivals*.csv", PLACEMENT_LEDGER)
 
 
 def national_path(name: str, data_dir: Path = DATA_DIR) -> Path:
@@ -60,5 +70,10 @@ def plan_input_paths(plan_name: str, data_dir: Path = DATA_DIR) -> list[Path]:
         return []
     inside(folder, data_dir, str(folder), "the plan's input folder")
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not any(
-        part.startswith(".") for part in p.relative_to(folder).parts))
+        part.startswith(".") for part in p.relative_to(folder).parts) and not is_placement_file(p, folder))
     return [inside(p, data_dir, str(p), "input file") for p in files]
+
+
+def is_placement_file(path: Path, folder: Path) -> bool:
+    """A file directly in a plan's input folder that placements read, not the plan."""
+    return Path(path).parent == Path(folder) and any(fnmatch(Path(path).name, p) for p in PLACEMENT_FILES)

@@ -108,10 +108,9 @@ def read_population_history(sources: list[Source], codes: pd.Index, before: int)
 
 def read_refugees(source: Source, codes: pd.Index, before: int) -> pd.DataFrame:
     """Refugees and their reunited family living in each municipality, years before ``before``."""
-    frame = read_table(source, [Column("aar", "int", minimum=FIRST_YEAR, maximum=LAST_YEAR),
-                                Column("kommunenummer", "code"),
-                                Column("flyktninger_og_familieinnvandrede", "float", maximum=MAX_POPULATION)], key=None)
-    check_codes(frame, source.path, codes, complete=False)
+    frame = read_by_year(source, [Column("aar", "int", minimum=FIRST_YEAR, maximum=LAST_YEAR),
+                                  Column("kommunenummer", "code"),
+                                  Column("flyktninger_og_familieinnvandrede", "float", maximum=MAX_POPULATION)], codes)
     frame = frame[frame["aar"] < before]
     return pd.DataFrame({"kommunenummer": frame["kommunenummer"].to_numpy(),
                          "year": frame["aar"].astype(int).to_numpy(),

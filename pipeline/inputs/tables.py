@@ -34,11 +34,16 @@ MAX_PERSONS = 1_000_000  # persons in one request, capacity or count (a plan add
 
 @dataclass(frozen=True)
 class Column:
+    """One declared column.  ``minimum``/``maximum`` bound a number; for a
+    ``date`` (ISO, YYYY-MM-DD) they bound its year.  ``optional``: the file
+    may leave the whole column out (read as empty; needs ``required=False``)."""
+
     name: str
-    kind: str  # "code", "int", "float", "text", "bool"
+    kind: str  # "code", "int", "float", "text", "bool", "date"
     required: bool = True  # False: empty cells allowed (become NA)
     minimum: float | None = 0
     maximum: float | None = None
+    optional: bool = False
 
 
 def read_table(source: Source | Path | str, columns: list[Column], key: str | None = "kommunenummer",
@@ -56,13 +61,14 @@ def read_table(source: Source | Path | str, columns: list[Column], key: str | No
         raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skiprows=skip)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(str(path), f"cannot be read as CSV: {exc}".replace("\n", " ")) from exc
-    missing = [c.name for c in columns if c.name not in raw.columns]
+    missing = [c.name for c in columns if c.name not in raw.columns and not c.optional]
     if missing:
         raise InputError(f"{path}:{skip + 1}", f"missing column {missing[0]!r}",
                          f"columns found: {', '.join(raw.columns)}")
     if raw.empty and not allow_empty:
         raise InputError(str(path), "the file has a header but no rows", "restore its rows")
     first_row = skip + 2
+    raw = raw.assign(**{c.name: "" for c in columns if c.name not in raw.columns})
     out = {col.name: _convert(path, raw[col.name].str.strip(), col, first_row) for col in columns}
     frame = pd.DataFrame(out)
     frame.attrs["first_row"] = first_row
@@ -111,6 +117,8 @@ def _convert(path: Path, values: pd.Series, col: Column, first_row: int) -> pd.S
         if bad.any():
             _fail(path, values, bad, col, "expected true or false", first_row)
         return lowered.isin(["true", "1"])
+    if col.kind == "date":
+        return _dates(path, values, empty, col, first_row)
     numbers = pd.to_numeric(values.where(~empty, None), errors="coerce")
     bad = ~empty & (numbers.isna() | ~numbers.abs().lt(float("inf")))
     if bad.any():
@@ -130,6 +138,19 @@ def _convert(path: Path, values: pd.Series, col: Column, first_row: int) -> pd.S
     if col.kind == "int":
         return numbers.astype("Int64")
     return numbers.astype("Float64") if not col.required else numbers.astype(float)
+
+
+def _dates(path: Path, values: pd.Series, empty: pd.Series, col: Column, first_row: int) -> pd.Series:
+    dates = pd.to_datetime(values.where(~empty, None), format="%Y-%m-%d", errors="coerce")
+    bad = ~empty & dates.isna()
+    if bad.any():
+        _fail(path, values, bad, col, "not a date as YYYY-MM-DD", first_row)
+    year = dates.dt.year
+    if col.minimum is not None and (low := ~empty & (year < col.minimum)).any():
+        _fail(path, values, low, col, f"before the year {col.minimum:g}", first_row)
+    if col.maximum is not None and (high := ~empty & (year > col.maximum)).any():
+        _fail(path, values, high, col, f"after the year {col.maximum:g}", first_row)
+    return dates
 
 
 def _fail(path: Path, values: pd.Series, mask: pd.Series, col: Column, what: str, first_row: int):

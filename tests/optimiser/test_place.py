@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from optimiser.arrivals import ArrivalYear, synthetic_arrivals
 from optimiser.place import EXTRA_TIER, NEAREST_BEYOND, NO_TIE, WITHIN_REACH, PlaceParams
-from optimiser.place_year import compare, counts_in_year, hindsight, simulate_year, weekly_batches
+from optimiser.place_year import compare, counts_in_year, hindsight, simulate_year, week_table, weekly_batches
 from optimiser.solve import InfeasiblePlan
 from optimiser.verify_place import verify_placement
 from tests.optimiser.place_cases import PARAMS, SOLVERS, codes, households, line_travel, municipalities, placed
@@ -280,6 +280,19 @@ def test_room_used_in_earlier_weeks_is_gone_later():
     assert where["kommunenummer"].to_dict() == {"A": "0001", "B": "0002"}
     assert where.loc["B", "rule"] == NEAREST_BEYOND
     assert year.ledgers[2022]["room"].tolist() == [0, 2]
+
+
+def test_week_table_counts_each_week_and_the_fill_after_it():
+    """The weeks of the case above: fill after week 1 is 2 of 6 decided, after week 2 4 of 6."""
+    m = municipalities([2, 4])
+    week1 = households([{"household_id": "A", "persons": 2, "tie": "0001", "ready_date": "2022-03-01"}])
+    week2 = households([{"household_id": "B", "persons": 2, "tie": "0001", "ready_date": "2022-03-08"}])
+    year = simulate_year([week1, week2], m, line_travel([0, 150]), PARAMS, SOLVERS)
+    table = week_table(year, [week1, week2], m, PARAMS)
+    assert table["week_start"].dt.strftime("%Y-%m-%d").tolist() == ["2022-02-28", "2022-03-07"]
+    assert table[["households", "persons", "beyond_reach"]].to_numpy().tolist() == [[1, 2, 0], [1, 2, 1]]
+    assert table["fill_rate"].tolist() == pytest.approx([2 / 6, 4 / 6])
+    assert table["fill_spread_range"].tolist() == pytest.approx([1.0, 0.5])
 
 
 def test_hindsight_never_costs_more_than_week_by_week():

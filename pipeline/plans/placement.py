@@ -1,0 +1,149 @@
+"""A batch of arrivals resolved against a plan, once: the arrivals file and
+the ledger read and hashed once, validated, and a fingerprint over them and
+the plan's.
+
+The batch name is the arrivals file's stem, a plain name like a plan's.  The
+ledger is ``data/inputs/<plan>/placement_ledger.csv`` when it exists.  The
+municipalities' room follows ``optimiser.place_room`` from the plan's inputs
+and its published allocation.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from optimiser.place import PlaceParams
+from optimiser.place_room import PlanRoom
+from optimiser.place_year import counts_in_year
+from optimiser.plan import SolverConfig
+from pipeline.errors import InputError
+from pipeline.inputs.arrivals import Arrivals, read_arrivals, read_ledger
+from pipeline.inputs.catalog import PLACEMENT_LEDGER
+from pipeline.inputs.source import Source
+from pipeline.plans.inputs import PlanInputs, read_inputs
+from pipeline.plans.load import check_name
+from pipeline.plans.resolve import ResolvedPlan
+
+# The placement's integer models stop within this relative gap of their own
+# bound, half the 1 % the placement must reach against the LP bound over every
+# pair (measured and reported with every placement, BENCHMARKS.md "Placement"),
+# and after at most this many seconds each: where whole households cannot
+# meet fill targets of a person or two (a week's batch), HiGHS proves the last
+# person of optimality slowly, and the week's placement is what matters.
+PLACEMENT_MIP_REL_GAP = 0.005
+PLACEMENT_SECONDS = 10.0
+# Batches with at most this many (class, municipality) columns are one integer
+# model, larger ones are rounded along the LP (optimiser.place).  Measured on
+# the synthetic year of 2022-03: a week's batch (4,000-9,500 columns, far from
+# full) is placed nearer the optimum and mostly faster by the one model; the
+# national batch (over 100,000) and a tight tenth of it (18,000; the bench's
+# sample) only by rounding (0 % from the LP bound in 9 s, against 12 % after
+# 60 s as one model).
+PLACEMENT_EXACT_PAIRS = 10_000
+
+
+@dataclass(frozen=True, eq=False)
+class PlacementBatch:
+    """One arrivals file against one resolved plan."""
+
+    name: str
+    resolved: ResolvedPlan
+    arrivals_source: Source
+    arrivals: Arrivals
+    ledger_source: Source | None
+    ledger: pd.DataFrame | None
+    fingerprint: str
+
+    @property
+    def year(self) -> int:
+        return self.resolved.plan.year
+
+    def counted(self) -> pd.Series:
+        """The year each household counts on (``optimiser.place_year.counts_in_year``)."""
+        return counts_in_year(self.arrivals.households)
+
+    def this_year(self) -> pd.DataFrame:
+        """The households that count on the plan's year: the ones a placement places."""
+        return self.arrivals.households[self.counted() == self.year].reset_index(drop=True)
+
+    def carried(self) -> pd.DataFrame:
+        """The households registered after new year, with ``counts_in_year``: they
+        count on next year's decision, which this plan does not hold."""
+        h = self.arrivals.households.assign(counts_in_year=self.counted())
+        return h[h["counts_in_year"] != self.year].reset_index(drop=True)
+
+    def input_hashes(self) -> dict[str, str]:
+        """The files the batch read besides the plan's (path -> SHA-256)."""
+        sources = [self.arrivals_source] + ([self.ledger_source] if self.ledger_source is not None else [])
+        return {str(s.path): s.sha256 for s in sources}
+
+
+def resolve_batch(resolved: ResolvedPlan, arrivals_path: Path | str) -> PlacementBatch:
+    """Read, validate and fingerprint the arrivals at ``arrivals_path`` (and
+    the plan's ledger) against ``resolved``; bad input is an ``InputError``."""
+    path = Path(arrivals_path)
+    name = check_name(path.stem, f"--arrivals {path}", "batch name (the arrivals file's stem)")
+    inputs = read_inputs(resolved)
+    codes = inputs.data.municipalities.index
+    source = Source.read(path, "give the arrivals file with --arrivals")
+    arrivals = read_arrivals(source, codes, resolved.plan.year)
+    ledger_path = resolved.own_inputs / PLACEMENT_LEDGER
+    ledger_source = Source.read(ledger_path) if ledger_path.is_file() else None
+    ledger = None
+    if ledger_source is not None:
+        settled = inputs.status["settled"] if inputs.status is not None else None
+        ledger = read_ledger(ledger_source, codes, settled)
+    if not (counts_in_year(arrivals.households) == resolved.plan.year).any():
+        raise InputError(str(path), f"no household counts on the decisions of {resolved.plan.year}",
+                         "every one is registered after new year; place them against next year's plan")
+    fingerprint = hashlib.sha256(json.dumps({
+        "plan": resolved.fingerprint, "arrivals": source.sha256,
+        "ledger": ledger_source.sha256 if ledger_source is not None else None}, sort_keys=True).encode()).hexdigest()
+    return PlacementBatch(name=name, resolved=resolved, arrivals_source=source, arrivals=arrivals,
+                          ledger_source=ledger_source, ledger=ledger, fingerprint=fingerprint)
+
+
+def own_decisions(inputs: PlanInputs) -> pd.Series:
+    """Decisions (vedtak) on the plan's own request: the ``decision`` column of
+    the municipal answers, unless a re-plan borrowed its base plan's answers
+    (decisions on another request)."""
+    resolved = inputs.resolved
+    answers = inputs.submissions.answers["decision"]
+    if resolved.base is None or resolved.files.has(resolved.own_inputs / "answers.csv"):
+        return answers
+    return answers.iloc[0:0]
+
+
+def plan_room(inputs: PlanInputs, allocation: pd.DataFrame) -> PlanRoom:
+    """What ``optimiser.place_room`` needs from the plan: its inputs and its
+    published allocation (indexed by kommunenummer)."""
+    answers = inputs.submissions.answers
+    ks = inputs.submissions.ks
+    status = inputs.status
+    return PlanRoom(
+        allocation=allocation[["request", "base_capacity", "extra_capacity"]],
+        decisions=own_decisions(inputs), health_capacity=answers["complex_health_capacity"],
+        em_capacity=answers["em_capacity"],
+        settled=status["settled"] if status is not None else pd.Series(dtype=float),
+        caps=ks.caps.astype(float) if ks is not None else pd.Series(dtype=float),
+        complex_health_share=inputs.plan.submissions.complex_health_share)
+
+
+def placement_params(resolved: ResolvedPlan) -> PlaceParams:
+    """The placement's prices: ``optimiser.place``'s, with the plan's reasonable travel time."""
+    return PlaceParams(reasonable_minutes=resolved.plan.network.reasonable_travel_minutes,
+                       exact_pairs=PLACEMENT_EXACT_PAIRS)
+
+
+def placement_solver(resolved: ResolvedPlan) -> SolverConfig:
+    """The plan's solvers, without HiGHS's presolve (it slows the placement
+    models down, ``optimiser.place``), with the placement's gap and time limit
+    (the plan's where that is shorter).  A model stopped at the time limit
+    keeps its best placement; the status and the gap say so."""
+    return dataclasses.replace(resolved.plan.solver, presolve=False, mip_rel_gap=PLACEMENT_MIP_REL_GAP,
+                               time_limit_seconds=min(PLACEMENT_SECONDS, resolved.plan.solver.time_limit_seconds))
