@@ -188,14 +188,24 @@ class Explain(PlanTask):
 
 class Publish(PlanTask):
     """Write ``out/<plan>/`` atomically: allocation, tables, model, log, verify,
-    explanations, network files, letters and report, manifest last."""
+    explanations, network files, letters and report, manifest last.
+
+    ``run_folder`` publishes into another folder under the output root (a
+    sweep's scenario: ``<plan>-sweep-<name>/scenarios/<id>``); ``documents``
+    false leaves out what only people read (explanations, network graph and
+    map, letters, report), so the Explain task is not needed either."""
+
+    run_folder = luigi.OptionalParameter(default=None,
+                                         description="run folder under out_dir (default: the plan's name)")
+    documents = luigi.BoolParameter(default=True, description="write the documents for people")
 
     def requires(self):
+        explain = {"explain": self.task_for(Explain)} if self.documents else {}
         return {"network": self.network_task(), "solve": self.task_for(Solve), "verify": self.task_for(Verify),
-                "explain": self.task_for(Explain), **self.base_task()}
+                **explain, **self.base_task()}
 
     def folder(self) -> Path:
-        return Path(self.out_dir) / self.plan
+        return Path(self.out_dir) / (self.run_folder or self.plan)
 
     def output(self):
         return luigi.LocalTarget(str(self.folder() / MANIFEST))
@@ -205,20 +215,23 @@ class Publish(PlanTask):
         if not path.is_file():
             return False
         try:
-            return json.loads(path.read_text(encoding="utf-8")).get("fingerprint") == self.fingerprint
+            manifest = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return False
+        return manifest.get("fingerprint") == self.fingerprint and manifest.get("documents", True) == self.documents
 
     def run(self):
         needs = self.requires()
         solution = needs["solve"].load()
-        explained = {name: (Path(self.input()["explain"].path) / name).read_bytes() for name in EXPLAIN_FILES}
+        explained = {name: (Path(self.input()["explain"].path) / name).read_bytes()
+                     for name in EXPLAIN_FILES if self.documents}
         verify_json = Path(self.input()["verify"].path).read_bytes()
         hashes = {**self.resolved.input_hashes(), **solution.read_files}
 
         def write(staging: Path) -> None:
-            write_run(staging, self.run_inputs, solution, needs["network"].load(), explained, verify_json, hashes,
-                      Path(self.input()["base"].path).parent if "base" in self.input() else None)
+            write_run(staging, self.resolved, solution, needs["network"].load(), explained, verify_json, hashes,
+                      Path(self.input()["base"].path).parent if "base" in self.input() else None,
+                      self.run_inputs if self.documents else None)
 
         atomic_folder(self.out_dir, self.folder(), write)
 

@@ -1,0 +1,92 @@
+"""A plan run published into another folder, without the documents for people,
+and with overrides over its YAML (what a sweep's scenario is)."""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import pandas as pd
+import pytest
+
+from pipeline.__main__ import main
+from pipeline.graph.runner import SchedulerOptions, run_tasks
+from pipeline.graph.tasks import Publish
+from pipeline.plans.resolve import resolve_plan
+
+NEED = 6000
+FOLDER = "2022-sweep-test/scenarios/s001"
+
+
+def task(cls, resolved, out, **params):
+    return cls(plan=resolved.name, fingerprint=resolved.fingerprint, out_dir=str(out), resolved=resolved, **params)
+
+
+def quietly(fn, *args):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        status = fn(*args)
+    return status, err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def scenario_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    resolved = resolve_plan("2022", overrides={"need_persons": NEED, "capacity": {"factor": 1.2}})
+    publish = task(Publish, resolved, out, run_folder=FOLDER, documents=False)
+    status, err = quietly(run_tasks, [publish], SchedulerOptions())
+    assert status == 0, err
+    return out, resolved, publish, err
+
+
+def test_publishes_into_the_folder_it_is_given_and_nowhere_else(scenario_run):
+    out, resolved, publish, _ = scenario_run
+    folder = out / FOLDER
+    assert publish.complete() and folder.is_dir()
+    assert not (out / "2022").exists()
+    allocation = pd.read_csv(folder / "allocation.csv", dtype={"kommunenummer": str})
+    assert allocation["request"].sum() == NEED
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["fingerprint"] == resolved.fingerprint != resolve_plan("2022").fingerprint
+    assert manifest["overrides"] == {"need_persons": NEED, "capacity": {"factor": 1.2}}
+    assert manifest["documents"] is False
+    assert manifest["config"]["capacity"]["factor"] == 1.2
+
+
+def test_a_run_without_documents_leaves_out_what_only_people_read(scenario_run):
+    out, _, _, err = scenario_run
+    names = {p.name for p in (out / FOLDER).iterdir()}
+    assert {"allocation.csv", "model.mps", "verify.json", "manifest.json", "parameters.csv", "access.csv"} <= names
+    assert not names & {"letters", "report.html", "map.png", "explain.csv", "explain.md", "network.png",
+                        "network.graphml"}
+    assert "Explain" not in err  # the explanations are not computed either
+
+
+def test_the_default_run_is_another_task_in_the_plans_own_folder(scenario_run):
+    _, resolved, publish, _ = scenario_run
+    default = task(Publish, resolved, publish.out_dir)
+    assert default.task_id != publish.task_id
+    assert str(default.folder()).endswith("/2022") and not default.complete()
+
+
+def test_audit_rebuilds_the_scenario_from_its_overrides(scenario_run):
+    out, _, _, _ = scenario_run
+    status, _ = quietly(main, ["audit", "--run", str(out / FOLDER)])
+    assert status == 0
+
+
+def test_audit_fails_when_the_overrides_are_edited(scenario_run, tmp_path):
+    out, _, _, _ = scenario_run
+    copy = tmp_path / "s001"
+    copy.mkdir()
+    for path in (out / FOLDER).iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["overrides"]["need_persons"] = NEED + 1
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(io.StringIO()):
+        status = main(["audit", "--run", str(copy)])
+    assert status == 1
+    assert "need" in stdout.getvalue()
+
