@@ -23,6 +23,7 @@ from luigi.parameter import ParameterVisibility
 from optimiser import explain, network
 from optimiser.allocate import ladder_inputs, solve_plan
 from optimiser.reallocate import ReplanContext, ladder
+from optimiser.solve import InfeasiblePlan
 from optimiser.verify import report, verify, violations_line
 from pipeline.inputs.source import Source
 from pipeline.inputs.submissions import submissions_summary
@@ -32,7 +33,14 @@ from pipeline.publish.files import atomic_file, atomic_folder, csv_text
 from pipeline.publish.manifest import MANIFEST
 from pipeline.publish.network import network_from_json, network_to_json
 from pipeline.publish.run_folder import write_run
-from pipeline.publish.solution import Solution, read_allocation, read_solution, write_solution
+from pipeline.publish.solution import (
+    Solution,
+    infeasibility,
+    read_allocation,
+    read_solution,
+    write_infeasible,
+    write_solution,
+)
 from pipeline.solvers import make_solvers
 
 CACHE = ".cache"
@@ -112,7 +120,12 @@ class Network(luigi.Task):
 
 
 class Solve(PlanTask):
-    """Targets, model, solve; keeps the exact model file and the solver log."""
+    """Targets, model, solve; keeps the exact model file and the solver log.
+
+    An infeasible plan is recorded with its diagnosis (``infeasible.json``)
+    and the task is done: the tasks after it raise the same ``InfeasiblePlan``
+    when they load the solution, and a sweep records the scenario as
+    infeasible without solving it again."""
 
     def requires(self):
         return {"network": self.network_task(), **self.base_task()}
@@ -127,8 +140,12 @@ class Solve(PlanTask):
 
         def write(folder: Path) -> None:
             log_path = folder / "solver.log"
-            result = solve_plan(inputs.data, net.access, inputs.plan, make_solvers(inputs.plan.solver, log_path),
-                                inputs.submissions, context)
+            try:
+                result = solve_plan(inputs.data, net.access, inputs.plan, make_solvers(inputs.plan.solver, log_path),
+                                    inputs.submissions, context)
+            except InfeasiblePlan as exc:
+                write_infeasible(folder, exc)
+                return
             result.problem.writeMPS(str(folder / "model.mps"))
             write_solution(folder, Solution(
                 targets=result.targets, inputs=result.inputs, result=result.result, allocation=result.allocation,
@@ -141,6 +158,10 @@ class Solve(PlanTask):
 
     def load(self) -> Solution:
         return read_solution(Path(self.output().path))
+
+    def infeasible(self) -> InfeasiblePlan | None:
+        """The recorded infeasibility (after the task ran), None when a solution was found."""
+        return infeasibility(Path(self.output().path))
 
 
 class Verify(PlanTask):

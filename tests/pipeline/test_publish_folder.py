@@ -1,5 +1,6 @@
 """A plan run published into another folder, without the documents for people,
-and with overrides over its YAML (what a sweep's scenario is)."""
+and with overrides over its YAML (what a sweep's scenario is); an infeasible
+plan's solve recorded once with its diagnosis."""
 from __future__ import annotations
 
 import contextlib
@@ -9,9 +10,10 @@ import json
 import pandas as pd
 import pytest
 
+from optimiser.solve import InfeasiblePlan
 from pipeline.__main__ import main
 from pipeline.graph.runner import SchedulerOptions, run_tasks
-from pipeline.graph.tasks import Publish
+from pipeline.graph.tasks import Publish, Solve, Verify
 from pipeline.plans.resolve import resolve_plan
 
 NEED = 6000
@@ -90,3 +92,18 @@ def test_audit_fails_when_the_overrides_are_edited(scenario_run, tmp_path):
     assert status == 1
     assert "need" in stdout.getvalue()
 
+
+def test_an_infeasible_solve_is_recorded_once_and_later_tasks_raise_it(tmp_path):
+    # 40,000 persons: far above what plan 2022's municipalities can take.
+    resolved = resolve_plan("2022", overrides={"need_persons": 40_000})
+    solve = task(Solve, resolved, tmp_path)
+    status, err = quietly(run_tasks, [solve], SchedulerOptions())
+    assert status == 0, err
+    infeasible = solve.infeasible()
+    assert isinstance(infeasible, InfeasiblePlan) and "short by" in infeasible.detail
+    with pytest.raises(InfeasiblePlan, match="short by"):
+        solve.load()
+    status, err = quietly(run_tasks, [task(Verify, resolved, tmp_path)], SchedulerOptions())
+    assert status == 1
+    assert [line for line in err.splitlines() if line.startswith("error:")] == [f"error: {infeasible}"]
+    assert "Solve" not in err  # the recorded answer was not worked out again
