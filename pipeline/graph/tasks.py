@@ -116,7 +116,19 @@ class Network(luigi.Task):
         atomic_file(self.out_dir, Path(self.output().path), json.dumps(network_to_json(net)))
 
     def load(self) -> network.Network:
-        return network_from_json(json.loads(Path(self.output().path).read_text(encoding="utf-8")))
+        """The network, read once per process for as long as its file stays the same (a sweep's
+        scenarios all load it)."""
+        path = Path(self.output().path)
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        if key not in _LOADED_NETWORKS:
+            _LOADED_NETWORKS.clear()
+            _LOADED_NETWORKS[key] = network_from_json(json.loads(path.read_text(encoding="utf-8")))
+        return _LOADED_NETWORKS[key]
+
+
+# The last network a task of this process loaded: (path, mtime, size) -> Network.
+_LOADED_NETWORKS: dict[tuple, network.Network] = {}
 
 
 class Solve(PlanTask):

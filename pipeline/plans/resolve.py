@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,6 +122,15 @@ def resolve_plan(name: str, config_dir: Path = CONFIG_DIR, data_dir: Path = DATA
                  overrides: Mapping | None = None) -> ResolvedPlan:
     """Resolve plan ``name`` (and, for a re-plan, its base plan)."""
     return _resolve(name, Path(config_dir), Path(data_dir), overrides, _Files(), ())
+
+
+def plan_resolver(name: str, config_dir: Path = CONFIG_DIR,
+                  data_dir: Path = DATA_DIR) -> Callable[[Mapping | None], ResolvedPlan]:
+    """``resolve(overrides)``: plan ``name`` resolved with each overrides in
+    turn (a sweep's scenarios), every file read and hashed and every YAML file
+    parsed once for all of them."""
+    files = _Files()
+    return lambda overrides=None: _resolve(name, Path(config_dir), Path(data_dir), overrides, files, ())
 
 
 def _plan(name: str, config_dir: Path, files: _Files, overrides: Mapping | None) -> tuple[Plan, list[Path], str]:
