@@ -28,7 +28,7 @@ from optimiser.verify import report, verify, violations_line
 from pipeline.inputs.source import Source
 from pipeline.inputs.submissions import submissions_summary
 from pipeline.plans.inputs import PlanInputs, read_inputs, replan_context
-from pipeline.plans.resolve import ResolvedPlan
+from pipeline.plans.resolve import ResolvedPlan, resolved_plan
 from pipeline.publish.files import atomic_file, atomic_folder, csv_text
 from pipeline.publish.manifest import MANIFEST
 from pipeline.publish.network import network_from_json, network_to_json
@@ -54,13 +54,15 @@ class VerificationFailed(RuntimeError):
 class ResolvedPlanParameter(luigi.Parameter):
     """Carries the ``ResolvedPlan`` a task's fingerprint was computed from.
     Insignificant and private: it never enters a task id and is never sent to
-    a scheduler; a worker on another machine resolves the plan itself."""
+    a scheduler; a worker on another machine resolves the plan itself.  A plan
+    task rebuilt from its public parameters (a dynamic dependency) leaves it
+    out and takes the plan this process resolved under its fingerprint."""
 
     def __init__(self, **kwargs):
         super().__init__(significant=False, visibility=ParameterVisibility.PRIVATE, **kwargs)
 
     def _warn_on_wrong_param_type(self, param_name, param_value):
-        if not isinstance(param_value, ResolvedPlan):
+        if not isinstance(param_value, ResolvedPlan) and param_value is not None:
             raise TypeError(f"{param_name} must be a ResolvedPlan, got {type(param_value).__name__}")
 
 
@@ -68,7 +70,12 @@ class PlanTask(luigi.Task):
     plan = luigi.Parameter(description="plan name: config/<plan>.yaml")
     fingerprint = luigi.Parameter(description="hash of plan, inputs and code (pipeline.plans.resolve)")
     out_dir = luigi.Parameter(default="out", significant=False)
-    resolved = ResolvedPlanParameter(description="the resolved plan")
+    resolved = ResolvedPlanParameter(default=None, description="the resolved plan (default: by fingerprint)")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.resolved is None:
+            self.resolved = resolved_plan(self.fingerprint)
 
     @property
     def run_inputs(self) -> PlanInputs:
