@@ -7,7 +7,7 @@ RUN    ?= out/$(PLAN)
 YEAR   ?= 2024
 STAMP  := $(VENV)/.installed
 
-.PHONY: allocate reallocate ladder audit calibrate test bench install clean
+.PHONY: allocate reallocate ladder sweep audit calibrate test bench install clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ reallocate: $(STAMP)
 
 ladder: $(STAMP)
 	$(PY) -m pipeline ladder --plan $(PLAN) --from $(FROM) --to $(TO) --step $(STEP)
+
+# make sweep PLAN=2022 SWEEP=2022-need [WORKERS=2] [SCHEDULER_HOST=host SCHEDULER_PORT=8082]
+sweep: $(STAMP)
+	$(PY) -m pipeline sweep --plan $(PLAN) --sweep $(SWEEP) --workers $(or $(WORKERS),1) \
+	  $(if $(SCHEDULER_HOST),--scheduler-host $(SCHEDULER_HOST) --scheduler-port $(or $(SCHEDULER_PORT),8082))
 
 calibrate: $(STAMP)
 	$(PY) -m pipeline calibrate --year $(YEAR)

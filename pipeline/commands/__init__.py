@@ -16,6 +16,7 @@ COMMANDS = {
     "allocate": ("pipeline.commands.allocate", "plan the requests for config/<plan>.yaml"),
     "reallocate": ("pipeline.commands.allocate", "re-plan mid-year: config/<plan>.yaml with a replan section"),
     "ladder": ("pipeline.commands.ladder", "requests for an increasing list of needs, never falling"),
+    "sweep": ("pipeline.commands.sweep", "many scenarios of one plan (uncertain need, weights, capacity)"),
     "calibrate": ("pipeline.commands.calibrate", "fit the criteria weights to a year's real requests"),
     "audit": ("pipeline.commands.audit", "re-check a stored run from its files alone"),
     "illustrate": ("pipeline.commands.illustrate", "write illustrative county, KS and municipal inputs for a plan"),
