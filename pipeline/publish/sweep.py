@@ -214,7 +214,8 @@ def fan_png(fan: pd.DataFrame, code: str, name: str) -> bytes:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=FAN_SIZE_INCHES, dpi=FAN_DPI, layout="constrained")
+    fig = Figure(figsize=FAN_SIZE_INCHES, dpi=FAN_DPI)
+    fig.subplots_adjust(left=0.16, right=0.97, bottom=0.17, top=0.9)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     if len(fan) > 1:
