@@ -25,7 +25,7 @@ import luigi
 from luigi.parameter import ParameterVisibility
 
 from pipeline.graph.tasks import PlanTask, Publish, Solve
-from pipeline.plans.sweep import ResolvedSweep
+from pipeline.plans.sweep import MAX_SCENARIOS, ResolvedSweep
 from pipeline.publish.files import atomic_folder, write_json
 from pipeline.publish.sweep import INFEASIBLE_RECORD, SWEEP_MANIFEST, read_outcome, write_sweep
 
@@ -45,6 +45,14 @@ class Scenario(PlanTask):
     """One scenario: published and verified, or recorded as infeasible."""
 
     run_folder = luigi.Parameter(description="the scenario's folder under out_dir")
+    position = luigi.IntParameter(default=0, significant=False, description="the scenario's place in the sweep")
+
+    @property
+    def priority(self):
+        """Earlier scenarios first, each finished (checked, published) before later ones
+        start: Luigi runs the highest priority first and gives a task's priority to
+        what it requires, the Publish it yields included."""
+        return MAX_SCENARIOS - self.position
 
     def requires(self):
         return self.task_for(Solve)
@@ -87,7 +95,8 @@ class SweepReport(luigi.Task):
     def requires(self):
         s = self.resolved
         return [Scenario(plan=r.name, fingerprint=r.fingerprint, out_dir=self.out_dir, resolved=r,
-                         run_folder=s.run_folder(scenario.id)) for scenario, r in zip(s.scenarios, s.resolved)]
+                         run_folder=s.run_folder(scenario.id), position=i)
+                for i, (scenario, r) in enumerate(zip(s.scenarios, s.resolved))]
 
     def folder(self) -> Path:
         return Path(self.out_dir) / self.resolved.folder
