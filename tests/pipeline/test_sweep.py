@@ -2,7 +2,8 @@
 through the plan's own Luigi tasks by two worker processes sharing one real
 central ``luigid``, each exactly once, every published one verified, the
 infeasible ones recorded with their diagnosis; what the planner gets; and a
-sweep killed half way finishing only what is missing when started again."""
+sweep killed half way finishing only what is missing when started again.
+(A scenario's audit from its files alone: ``test_publish_folder``.)"""
 from __future__ import annotations
 
 import contextlib
@@ -103,12 +104,6 @@ def test_every_published_scenario_is_verified_and_sums_to_its_need(shared):
         assert not (folder / "letters").exists() and not (folder / "report.html").exists()
 
 
-def test_a_published_scenario_passes_the_audit(shared):
-    stdout = io.StringIO()
-    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(io.StringIO()):
-        assert main(["audit", "--run", str(shared["folder"] / "scenarios" / "s003")]) == 0, stdout.getvalue()
-
-
 def test_an_infeasible_scenario_is_recorded_with_its_one_line_diagnosis(shared):
     table = pd.read_csv(shared["folder"] / "scenarios.csv", dtype={"scenario": str}).set_index("scenario")
     assert table["status"].to_dict() == {**{s: "published" for s in FEASIBLE}, "s005": "infeasible",
@@ -154,14 +149,14 @@ def test_a_finished_sweep_started_again_runs_nothing(shared):
 
 def test_a_killed_sweep_started_again_finishes_only_what_is_missing(tmp_path):
     sweep = tmp_path / "resume.yaml"
-    sweep.write_text("description: five needs\ndesign: grid\nneed_persons: {start: 5000, stop: 5400, step: 100}\n",
+    sweep.write_text("description: three needs\ndesign: grid\nneed_persons: {values: [5000, 5100, 5200]}\n",
                      encoding="utf-8")
     out = tmp_path / "out"
     scenarios = out / "2022-sweep-resume" / "scenarios"
     first = start(sweep_command(sweep, out), tmp_path / "first.log")
     try:
         deadline = time.monotonic() + WORKER_SECONDS
-        while len(list(scenarios.glob("*/manifest.json"))) < 2 and first.poll() is None:
+        while not list(scenarios.glob("*/manifest.json")) and first.poll() is None:
             assert time.monotonic() < deadline, (tmp_path / "first.log").read_text()
             time.sleep(0.2)
         os.killpg(first.pid, signal.SIGKILL)
@@ -171,19 +166,19 @@ def test_a_killed_sweep_started_again_finishes_only_what_is_missing(tmp_path):
     assert not group_alive(first.pid)
     published = {p.parent.name: (p.stat().st_mtime_ns, json.loads(p.read_text())["fingerprint"])
                  for p in scenarios.glob("*/manifest.json")}
-    assert 2 <= len(published) < 5, "the sweep was not stopped half way"
+    assert 1 <= len(published) < 3, "the sweep was not stopped half way"
     assert not (out / "2022-sweep-resume" / "sweep.json").exists()
 
     stderr = io.StringIO()
     with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
         assert main(["sweep", "--plan", "2022", "--sweep", str(sweep), "--out", str(out)]) == 0
     again = [line.split()[1] for line in stderr.getvalue().splitlines() if line.startswith("  scenario ")]
-    assert sorted(again) == sorted(set(IDS[:5]) - set(published))
+    assert sorted(again) == sorted(set(IDS[:3]) - set(published))
     for scenario, (mtime, fingerprint) in published.items():
         manifest = scenarios / scenario / "manifest.json"
         assert (manifest.stat().st_mtime_ns, json.loads(manifest.read_text())["fingerprint"]) == (mtime, fingerprint)
     table = pd.read_csv(out / "2022-sweep-resume" / "scenarios.csv")
-    assert (table["status"] == "published").all() and len(table) == 5
+    assert (table["status"] == "published").all() and len(table) == 3
 
 
 def sweep_error(tmp_path, capsys, text: str, *extra: str) -> str:
