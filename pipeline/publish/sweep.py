@@ -47,27 +47,25 @@ FAN_SIZE_INCHES = (4.2, 2.6)
 FAN_DPI = 100
 PLACE = ("kommune", "fylke", "fylkesnavn", "population")
 
-# One-line answers per written standard: {lo}, {hi}, {k}, {n}, {first}, {context}.
-ANSWERS = {
-    "nn": {"same": "{lo} personar for {context} ({n} scenario).",
-           "always": "Mellom {lo} og {hi} personar for {context} ({n} scenario).",
-           "some": "Spurd i {k} av {n} scenario for {context}, då mellom {lo} og {hi} personar",
-           "first": "; først spurd ved eit nasjonalt behov på {first}",
-           "never": "Ikkje spurd i nokon av dei {n} scenarioa for {context}.",
-           "none": "Ingen av scenarioa let seg gjennomføre.",
-           "need": "nasjonalt behov frå {a} til {b}", "weights": "alle vektingar i spennet",
-           "capacity": "kapasitet ×{a} til ×{b}", "minimum": "minste anmodning {a} til {b}",
-           "plan": "planen", "and": " og "},
-    "nb": {"same": "{lo} personer for {context} ({n} scenarioer).",
-           "always": "Mellom {lo} og {hi} personer for {context} ({n} scenarioer).",
-           "some": "Spurt i {k} av {n} scenarioer for {context}, da mellom {lo} og {hi} personer",
-           "first": "; først spurt ved et nasjonalt behov på {first}",
-           "never": "Ikke spurt i noen av de {n} scenarioene for {context}.",
-           "none": "Ingen av scenarioene lot seg gjennomføre.",
-           "need": "nasjonalt behov fra {a} til {b}", "weights": "alle vektinger i spennet",
-           "capacity": "kapasitet ×{a} til ×{b}", "minimum": "minste anmodning {a} til {b}",
-           "plan": "planen", "and": " og "},
+# One-line answers, (nynorsk, bokmål): {lo}, {hi}, {k}, {n}, {first}, {context}; {a}, {b} in the context parts.
+PHRASES = {
+    "same": ("{lo} personar for {context} ({n} scenario).", "{lo} personer for {context} ({n} scenarioer)."),
+    "always": ("Mellom {lo} og {hi} personar for {context} ({n} scenario).",
+               "Mellom {lo} og {hi} personer for {context} ({n} scenarioer)."),
+    "some": ("Spurd i {k} av {n} scenario for {context}, då mellom {lo} og {hi} personar",
+             "Spurt i {k} av {n} scenarioer for {context}, da mellom {lo} og {hi} personer"),
+    "first": ("; først spurd ved eit nasjonalt behov på {first}", "; først spurt ved et nasjonalt behov på {first}"),
+    "never": ("Ikkje spurd i nokon av dei {n} scenarioa for {context}.",
+              "Ikke spurt i noen av de {n} scenarioene for {context}."),
+    "none": ("Ingen av scenarioa let seg gjennomføre.", "Ingen av scenarioene lot seg gjennomføre."),
+    "need": ("nasjonalt behov frå {a} til {b}", "nasjonalt behov fra {a} til {b}"),
+    "weights": ("alle vektingar i spennet", "alle vektinger i spennet"),
+    "capacity": ("kapasitet ×{a} til ×{b}", "kapasitet ×{a} til ×{b}"),
+    "minimum": ("minste anmodning {a} til {b}", "minste anmodning {a} til {b}"),
+    "plan": ("planen", "planen"),
+    "and": (" og ", " og "),
 }
+ANSWERS = {standard: {key: pair[i] for key, pair in PHRASES.items()} for i, standard in enumerate(("nn", "nb"))}
 
 
 def read_outcome(folder: Path) -> dict | None:
