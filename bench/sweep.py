@@ -21,6 +21,10 @@ overhead    the same scenarios built and solved in this process
             pipeline uses: targets, model build, HiGHS), median per scenario,
             interleaved with the rounds above; the per-scenario overhead of a
             sweep is its 1-worker wall time per scenario minus that bare solve.
+documents   publishing the first scenario with and without the documents for
+            people (the Explain task, letters, report, network graph and
+            map), in this process into copies of an out dir holding its solve
+            and check, median of ``--runs``.
 full sweep  with ``--full``: config/sweeps/2022-weights.yaml (200 scenarios)
             once with 2 workers into a fresh out dir, wall time.
 
@@ -48,6 +52,8 @@ from common import median
 
 from optimiser import network
 from optimiser.allocate import solve_plan
+from pipeline.graph.runner import SchedulerOptions, run_tasks
+from pipeline.graph.tasks import Publish
 from pipeline.plans.inputs import read_inputs
 from pipeline.plans.sweep import resolve_sweep
 from pipeline.publish.network import network_from_json
@@ -126,6 +132,30 @@ def bare_solves(sweep_path: Path, net: network.Network):
     return solve_all
 
 
+def publishing(sweep_path: Path, solved: Path, scratch: Path, runs: int) -> dict[bool, list[float]]:
+    """Seconds to publish the sweep's first scenario with and without the documents for
+    people (with: the Explain task, letters, report, network graph and map), each into a
+    fresh copy of an out dir that already holds the network and the scenario's solve
+    and check; interleaved, ``runs`` times each."""
+    sweep = resolve_sweep(PLAN, str(sweep_path), common.ROOT / "config", common.ROOT / "data")
+    resolved = sweep.resolved[0]
+    cache = solved / ".cache"
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for i in range(runs):
+        for documents in (True, False):
+            out = scratch / f"publish-{i}-{documents}"
+            for part in ("network", f"{PLAN}/{resolved.fingerprint[:16]}"):
+                shutil.copytree(cache / part, out / ".cache" / part)
+            task = Publish(plan=resolved.name, fingerprint=resolved.fingerprint, out_dir=str(out), resolved=resolved,
+                           run_folder=f"published-{documents}", documents=documents)
+            start = time.perf_counter()
+            if run_tasks([task], SchedulerOptions(quiet=True)) != 0:
+                raise SystemExit(f"publishing with documents={documents} failed")
+            times[documents].append(time.perf_counter() - start)
+            shutil.rmtree(out)
+    return times
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", type=int, default=20)
@@ -156,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
                 walls[workers].append(wall)
                 phases[workers].append(phase)
                 check(out, "bench", args.scenarios)
+                if round_ == args.runs - 1 and workers == 1:
+                    published = publishing(sweep, out, scratch, args.runs)
                 shutil.rmtree(out)
             bare.extend(solve_all())
         if args.full:
@@ -166,20 +198,23 @@ def main(argv: list[str] | None = None) -> int:
     one, two = median(walls[1]), median(walls[2])
     phase = (median(phases[1]), median(phases[2]))
     per_bare = median(bare)
-    text = section(args, machine.describe(), one, two, phase, per_bare, full)
+    documents = (median(published[True]), median(published[False]))
+    text = section(args, machine.describe(), one, two, phase, per_bare, documents, full)
     print(text)
     print("raw seconds:", json.dumps({"workers_1": [round(t, 2) for t in walls[1]],
                                       "workers_2": [round(t, 2) for t in walls[2]],
                                       "phase_1": [round(t, 2) for t in phases[1]],
                                       "phase_2": [round(t, 2) for t in phases[2]],
-                                      "bare_solve": [round(t, 3) for t in bare], "full": full}))
+                                      "bare_solve": [round(t, 3) for t in bare], "full": full,
+                                      "publish_with_documents": [round(t, 3) for t in published[True]],
+                                      "publish_without": [round(t, 3) for t in published[False]]}))
     if args.write:
         common.write_section(SECTION, text)
     return 0
 
 
 def section(args, machine: str, one: float, two: float, phase: tuple[float, float], per_bare: float,
-            full: float | None) -> str:
+            documents: tuple[float, float], full: float | None) -> str:
     n = args.scenarios
     speedup = one / two
     phase_speedup = phase[0] / phase[1]
@@ -197,6 +232,9 @@ def section(args, machine: str, one: float, two: float, phase: tuple[float, floa
         ("sweep per scenario, 1 worker (wall / scenarios): seconds", one / n, "", ""),
         ("overhead per scenario above the bare solve, 1 worker: seconds", one / n - per_bare, "", ""),
         ("sweep per scenario, 2 workers (wall / scenarios): seconds", two / n, "", ""),
+        ("publishing one scenario with the documents for people (Explain, letters, report, map): seconds",
+         documents[0], "", ""),
+        ("publishing one scenario without them, as a sweep does: seconds", documents[1], "", ""),
     ]
     if full is not None:
         rows.append((f"`config/sweeps/{FULL_SWEEP}.yaml`, 200 scenarios, 2 workers: wall seconds (once)", full,
@@ -221,6 +259,9 @@ def section(args, machine: str, one: float, two: float, phase: tuple[float, floa
         f"the throughput of one (target ≥ {TARGET:g}×: {verdict_text}); counting only the scenario phase, where",
         f"the work is shared, {phase_speedup:.2f}×. What does not divide over workers is the process start,",
         f"resolving the {n} scenarios and writing the summary: {one - phase[0]:.1f} s with one worker.",
+        f"Leaving out the documents for people saves {documents[0] - documents[1]:.2f} s per scenario",
+        f"({documents[0]:.2f} s against {documents[1]:.2f} s to publish one, the Explain task included), about",
+        f"{(documents[0] - documents[1]) / (one / n):.0%} of a scenario's time in the sweep.",
         ""])
 
 if __name__ == "__main__":
