@@ -167,7 +167,7 @@ def context_text(table: pd.DataFrame, words: dict) -> str:
     """What varied across the scenarios, in words ("alle vektingar i spennet")."""
     parts = []
     feasible = table[table["status"] == "published"]
-    for column, key, fmt in (("need_persons", "need", number), ("capacity_factor", "capacity", lambda v: f"{v:g}"),
+    for column, key, fmt in (("need_persons", "need", number), ("capacity_factor", "capacity", decimal),
                              ("minimum_request", "minimum", number)):
         values = feasible[column]
         if values.nunique() > 1:
@@ -175,7 +175,14 @@ def context_text(table: pd.DataFrame, words: dict) -> str:
     weight_columns = [c for c in feasible.columns if c.startswith("weight_")]
     if weight_columns and len(feasible[weight_columns].drop_duplicates()) > 1:
         parts.insert(0, words["weights"])
-    return words["and"].join(parts) or words["plan"]
+    if not parts:
+        return words["plan"]
+    return ", ".join(parts[:-1]) + words["and"] + parts[-1] if len(parts) > 1 else parts[0]
+
+
+def decimal(value: float) -> str:
+    """A factor as Norwegian writes it: 3,5."""
+    return f"{value:g}".replace(".", ",")
 
 
 def answer_table(stats: pd.DataFrame, requests: pd.DataFrame, table: pd.DataFrame, standards: pd.Series,
