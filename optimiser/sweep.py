@@ -47,6 +47,7 @@ WEIGHT_SUM_TOLERANCE = 1e-9
 CAPACITY_DECIMALS = 3
 MAX_DRAWS = 100_000  # attempts per weight vector before the ranges are called too narrow
 MIN_SCENARIOS_FOR_SENSITIVITY = 3
+FAN_BINS = 25  # points of a random sweep's fan chart
 SENSITIVITY_FLOOR = 1e-9  # a correlation this close to 0 names no weight
 
 
@@ -289,14 +290,15 @@ def _standardised(x: np.ndarray, axis: int) -> np.ndarray:
         return np.where(spread > 1e-12, (x - mean) / spread, np.nan)
 
 
-def fan(requests: pd.DataFrame, needs: pd.Series, max_points: int = 25) -> pd.DataFrame:
+def fan(requests: pd.DataFrame, needs: pd.Series, max_points: int | None = None) -> pd.DataFrame:
     """Per row of ``requests`` and need: the median, minimum and maximum
     request over the scenarios at that need (long frame: ``key``, ``need``,
     ``median``, ``minimum``, ``maximum``, ``scenarios``).  With more distinct
-    needs than ``max_points`` (a random sweep), needs are grouped into that
-    many equal-width bins, each shown at the mean need of its scenarios."""
+    needs than ``max_points`` (a random sweep draws a need per scenario),
+    needs are grouped into that many equal-width bins, each shown at the mean
+    need of its scenarios; None keeps every need (a grid)."""
     need = needs.reindex(requests.columns).astype(float)
-    if need.nunique() > max_points:
+    if max_points is not None and need.nunique() > max_points:
         edges = np.linspace(need.min(), need.max(), max_points + 1)
         group = pd.Series(np.clip(np.searchsorted(edges, need, side="right") - 1, 0, max_points - 1),
                           index=need.index)

@@ -124,7 +124,8 @@ def write_sweep(out: Path, sweep: ResolvedSweep) -> dict:
     county_requests = requests.groupby(places["fylke"]).sum()
     counties = places.groupby("fylke").agg(fylkesnavn=("fylkesnavn", "first"), population=("population", "sum"))
     by_county = counties.join(sweeps.summarise(county_requests, needs, weights))
-    fan = sweeps.fan(county_requests, needs).rename(columns={"key": "fylke"})
+    bins = None if sweep.design.design == "grid" else sweeps.FAN_BINS
+    fan = sweeps.fan(county_requests, needs, bins).rename(columns={"key": "fylke"})
     standards = answer_standards(inputs)
     answers = answer_table(by_municipality, requests, table, standards, sweep)
 
