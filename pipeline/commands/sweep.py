@@ -47,6 +47,12 @@ def run(args: argparse.Namespace) -> int:
                          resolved=sweep)
     options = dataclasses.replace(flags.scheduler_options(args), quiet=True,
                                   keep_alive_idle_seconds=KEEP_ALIVE_IDLE_SECONDS)
+    # Every scenario reads the same transport network: build it first and keep it
+    # loaded, so the worker processes forked for the tasks do not each parse it.
+    network = report.requires()[0].network_task()
+    run_tasks([network], options)
+    if network.complete():
+        network.load()
     return finish(report, run_tasks([report], options))
 
 
