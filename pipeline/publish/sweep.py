@@ -127,7 +127,7 @@ def write_sweep(out: Path, sweep: ResolvedSweep) -> dict:
     bins = None if sweep.design.design == "grid" else sweeps.FAN_BINS
     fan = sweeps.fan(county_requests, needs, bins).rename(columns={"key": "fylke"})
     standards = answer_standards(inputs)
-    answers = answer_table(by_municipality, requests, table, standards, sweep)
+    answers = answer_table(by_municipality, requests, table, standards)
 
     files = {
         "scenarios.csv": csv_text(table),
@@ -139,7 +139,12 @@ def write_sweep(out: Path, sweep: ResolvedSweep) -> dict:
     }
     pictures = {f"{file_stem(code, row.fylkesnavn)}.png": fan_png(fan[fan["fylke"] == code], code, row.fylkesnavn)
                 for code, row in counties.iterrows()}
-    atomic_folder(out, folder / "fans", lambda staging: [(staging / n).write_bytes(b) for n, b in pictures.items()])
+
+    def write_pictures(staging: Path) -> None:
+        for name, png in pictures.items():
+            (staging / name).write_bytes(png)
+
+    atomic_folder(out, folder / "fans", write_pictures)
     files["sweep.html"] = render_html(sweep, table, by_county, by_municipality, answers, pictures, lacked)
     for name, text in files.items():
         atomic_file(out, folder / name, text)
@@ -186,8 +191,9 @@ def decimal(value: float) -> str:
     return f"{value:g}".replace(".", ",")
 
 
-def answer_table(stats: pd.DataFrame, requests: pd.DataFrame, table: pd.DataFrame, standards: pd.Series,
-                 sweep: ResolvedSweep) -> pd.DataFrame:
+def answer_table(stats: pd.DataFrame, requests: pd.DataFrame, table: pd.DataFrame,
+                 standards: pd.Series) -> pd.DataFrame:
+    """One sentence per municipality: how much it is asked for across the feasible scenarios."""
     n = requests.shape[1]
     need_varies = table.loc[table["status"] == "published", "need_persons"].nunique() > 1
     positive = requests.where(requests > 0)
