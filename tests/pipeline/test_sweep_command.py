@@ -115,6 +115,11 @@ def test_an_infeasible_scenario_is_recorded_with_its_one_line_diagnosis(shared):
         assert table.at[scenario, "diagnosis"] == record["diagnosis"]
 
 
+def test_the_audit_of_an_infeasible_scenario_says_there_is_nothing_to_audit(shared, capsys):
+    assert main(["audit", "--run", str(shared["folder"] / "scenarios" / "s005")]) == 2
+    assert "an infeasible scenario of a sweep: no allocation to audit" in capsys.readouterr().err
+
+
 def test_the_planner_gets_ranges_answers_fan_charts_and_one_page(shared):
     folder = shared["folder"]
     municipalities = pd.read_csv(folder / "municipalities.csv", dtype={"kommunenummer": str, "fylke": str})
