@@ -7,7 +7,7 @@ throughput  wall time of ``python -m pipeline sweep --plan 2022 --sweep <s>
             dirs that hold only the transport network (built once beforehand,
             untimed), interleaved round by round so a busy spell of a shared
             machine falls on both; median of ``--runs`` (default 3).  The sweep
-            is ``--scenarios`` (default 20) random weightings of the criteria
+            is ``--scenarios`` (default 30) random weightings of the criteria
             at the plan's own need (the ranges of config/sweeps/2022-weights.yaml,
             seed 2022): every scenario feasible and about equally hard.  The
             wall time includes the process start, resolving every scenario
@@ -31,7 +31,7 @@ full sweep  with ``--full``: config/sweeps/2022-weights.yaml (200 scenarios)
 Every sweep run is checked: all scenarios published, each allocation sums to
 its need.  ``--write`` replaces the "Sweep" section of BENCHMARKS.md.
 
-    .venv/bin/python bench/sweep.py [--scenarios 20] [--runs 3] [--full] [--write]
+    .venv/bin/python bench/sweep.py [--scenarios 30] [--runs 3] [--full] [--write]
 """
 from __future__ import annotations
 
@@ -158,7 +158,7 @@ def publishing(sweep_path: Path, solved: Path, scratch: Path, runs: int) -> dict
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", type=int, default=20)
+    parser.add_argument("--scenarios", type=int, default=30)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--full", action="store_true", help=f"also time config/sweeps/{FULL_SWEEP}.yaml (200)")
     parser.add_argument("--write", action="store_true", help="replace the Sweep section of BENCHMARKS.md")
