@@ -119,7 +119,7 @@ def check(out: Path, sweep_name: str, count: int) -> None:
 def bare_solves(sweep_path: Path, net: network.Network):
     """One call per round: build and solve every scenario of the sweep in this process;
     returns the seconds of each."""
-    sweep = resolve_sweep(PLAN, str(sweep_path), common.ROOT / "config", common.ROOT / "data")
+    sweep = resolve_sweep(PLAN, str(sweep_path), Path("config"), Path("data"))  # as the command resolves it
 
     def solve_all() -> list[float]:
         times = []
@@ -137,7 +137,7 @@ def publishing(sweep_path: Path, solved: Path, scratch: Path, runs: int) -> dict
     people (with: the Explain task, letters, report, network graph and map), each into a
     fresh copy of an out dir that already holds the network and the scenario's solve
     and check; interleaved, ``runs`` times each."""
-    sweep = resolve_sweep(PLAN, str(sweep_path), common.ROOT / "config", common.ROOT / "data")
+    sweep = resolve_sweep(PLAN, str(sweep_path), Path("config"), Path("data"))  # as the command resolves it
     resolved = sweep.resolved[0]
     cache = solved / ".cache"
     times: dict[bool, list[float]] = {True: [], False: []}
