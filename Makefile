@@ -9,7 +9,7 @@ ARRIVALS ?=
 STAMP  := $(VENV)/.installed
 PDF_STAMP := $(VENV)/.installed-pdf
 
-.PHONY: allocate reallocate ladder audit calibrate backtest letters-pdf place place-year test bench install clean
+.PHONY: allocate reallocate ladder sweep audit calibrate backtest letters-pdf place place-year test bench install clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ reallocate: $(STAMP)
 
 ladder: $(STAMP)
 	$(PY) -m pipeline ladder --plan $(PLAN) --from $(FROM) --to $(TO) --step $(STEP)
+
+# make sweep PLAN=2022 SWEEP=2022-need [WORKERS=2] [SCHEDULER_HOST=host SCHEDULER_PORT=8082]
+sweep: $(STAMP)
+	$(PY) -m pipeline sweep --plan $(PLAN) --sweep $(SWEEP) --workers $(or $(WORKERS),1) \
+	  $(if $(SCHEDULER_HOST),--scheduler-host $(SCHEDULER_HOST) --scheduler-port $(or $(SCHEDULER_PORT),8082))
 
 calibrate: $(STAMP)
 	$(PY) -m pipeline calibrate --years $(YEARS)

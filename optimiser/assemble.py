@@ -19,11 +19,11 @@ from optimiser.plan import CapacityRule, Plan
 def default_capacity(population: pd.Series, rule: CapacityRule, minimum_request: int) -> pd.DataFrame:
     """Capacity while no municipal answer is on file (documented rule in the plan).
 
-    base  = max(minimum_request, ceil(base_per_1000 * population / 1000))
-    extra = ceil(extra_per_1000 * population / 1000)
+    base  = max(minimum_request, ceil(factor * base_per_1000 * population / 1000))
+    extra = ceil(factor * extra_per_1000 * population / 1000)
     """
-    base = np.ceil(rule.base_per_1000_inhabitants * population / 1000.0).astype(int).clip(lower=minimum_request)
-    extra = np.ceil(rule.extra_per_1000_inhabitants * population / 1000.0).astype(int)
+    base = _persons(rule.factor * rule.base_per_1000_inhabitants * population / 1000.0).clip(lower=minimum_request)
+    extra = _persons(rule.factor * rule.extra_per_1000_inhabitants * population / 1000.0)
     return pd.DataFrame({"base_capacity": base, "extra_capacity": extra}, index=population.index)
 
 
@@ -80,7 +80,7 @@ def model_inputs(data: PlanData, target: pd.Series, access: pd.DataFrame, plan: 
     sub = submissions or empty_submissions()
     m = data.municipalities
     codes = m.index
-    answers = sub.answers.reindex(codes)
+    answers = scaled_answers(sub.answers.reindex(codes), plan.capacity.factor)
     answered = answers["base_capacity"].notna()
     capacity = default_capacity(m["population"], plan.capacity, plan.minimum_request)
     base = answers["base_capacity"].where(answered, capacity["base_capacity"]).astype(int)
@@ -129,6 +129,25 @@ def model_inputs(data: PlanData, target: pd.Series, access: pd.DataFrame, plan: 
                        em_need=em_need, em_minimum=em.minimum_request if em is not None else 0,
                        school_region=frame["school_region"] if "school_region" in frame else None,
                        school_region_cap=plan.network.school_region_cap_persons)
+
+
+SCALED_ANSWERS = ("base_capacity", "extra_capacity", "complex_health_capacity")
+
+
+def scaled_answers(answers: pd.DataFrame, factor: float) -> pd.DataFrame:
+    """The municipal answers with every stated capacity times ``factor``,
+    rounded up to whole persons (``CapacityRule.factor``); as given for 1."""
+    if factor == 1:
+        return answers
+    return answers.assign(**{c: _persons(answers[c] * factor, whole=False) for c in SCALED_ANSWERS if c in answers})
+
+
+def _persons(values: pd.Series, whole: bool = True) -> pd.Series:
+    """Rounded up to whole persons, after a nudge down by far less than a person:
+    in floating point 0.1 * 3 * 60,000 / 1,000 is 18.000000000000004, which is 18
+    persons, not 19.  ``whole=False`` keeps the float dtype (and NaN)."""
+    up = np.ceil(values - 1e-9)
+    return up.astype(int) if whole else up
 
 
 def _health_cap(capacity: pd.Series, share: float) -> pd.Series:

@@ -57,12 +57,18 @@ class CriteriaConfig:
 class CapacityRule:
     """Default capacity while no municipal answer (vedtak) is on file.
 
-    base = max(minimum_request, ceil(base_per_1000_inhabitants * population / 1000))
-    extra = ceil(extra_per_1000_inhabitants * population / 1000)
+    base = max(minimum_request, ceil(factor * base_per_1000_inhabitants * population / 1000))
+    extra = ceil(factor * extra_per_1000_inhabitants * population / 1000)
+
+    ``factor`` scales every capacity a municipality has, by this rule or by
+    its answer: base, extra and complex-health capacity (an answer x becomes
+    ceil(factor * x)); EM capacity stays.  1 in a plan as decided; a sweep's
+    scenarios set it to ask what more (or less) capacity would change.
     """
 
     base_per_1000_inhabitants: float
     extra_per_1000_inhabitants: float
+    factor: float = 1.0
 
 
 @dataclass(frozen=True)

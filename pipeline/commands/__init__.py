@@ -16,6 +16,7 @@ COMMANDS = {
     "allocate": ("pipeline.commands.allocate", "plan the requests for config/<plan>.yaml"),
     "reallocate": ("pipeline.commands.allocate", "re-plan mid-year: config/<plan>.yaml with a replan section"),
     "ladder": ("pipeline.commands.ladder", "requests for an increasing list of needs, never falling"),
+    "sweep": ("pipeline.commands.sweep", "many scenarios of one plan (uncertain need, weights, capacity)"),
     "calibrate": ("pipeline.commands.calibrate", "fit the criteria weights to past years' real requests"),
     "backtest": ("pipeline.commands.backtest", "plan past years as the engine would have; compare with IMDi's"),
     "audit": ("pipeline.commands.audit", "re-check a stored run from its files alone"),

@@ -46,6 +46,7 @@ from pipeline.inputs.tables import CODE_RE, Column, fail_at, read_table
 from pipeline.inputs.yamlfile import build_dataclass
 from pipeline.plans.resolve import code_sha256
 from pipeline.publish.files import sha256_file
+from pipeline.publish.sweep import INFEASIBLE_RECORD
 from pipeline.solvers import highs_options, silence_highs_banner
 
 # Relative and absolute tolerance on the objective of the re-solve.
@@ -123,6 +124,9 @@ def read_manifest(folder: Path) -> dict:
     path = folder / "manifest.json"
     if not folder.is_dir():
         raise InputError(str(folder), "run folder not found", "run `make allocate` or pass --run out/<plan>")
+    if not path.is_file() and (folder / INFEASIBLE_RECORD).is_file():
+        raise InputError(str(folder), "an infeasible scenario of a sweep: no allocation to audit",
+                         f"{INFEASIBLE_RECORD} there holds the diagnosis")
     if not path.is_file():
         raise InputError(str(path), "manifest not found", "the run is incomplete; run `make allocate` again")
     try:

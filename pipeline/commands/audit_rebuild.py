@@ -54,8 +54,11 @@ class Rebuilt:
 
 def rebuild(manifest: dict) -> Rebuilt:
     """The run's parameters, computed again from the plan and inputs the manifest names."""
+    overrides = manifest.get("overrides")
+    if overrides is not None and not isinstance(overrides, dict):
+        raise InputError(f"{MANIFEST}:overrides", "must be a mapping (what a scenario changed in the plan) or null")
     resolved = resolve_plan(str(manifest.get("plan")), Path(manifest.get("config_dir") or "config"),
-                            Path(manifest.get("data_dir") or "data"))
+                            Path(manifest.get("data_dir") or "data"), overrides)
     inputs = read_inputs(resolved)
     plan = resolved.plan
     net = network.build_network(inputs.data.municipalities, inputs.data.adjacency,
@@ -98,8 +101,10 @@ def check_rebuild(audit, folder: Path, manifest: dict, stored) -> Rebuilt | None
 
 
 def check_documents(audit, folder: Path, manifest: dict, rebuilt: Rebuilt) -> None:
-    """County table, changes, letters and report rendered again from allocation.csv and the manifest."""
+    """County table, changes, letters and report rendered again from allocation.csv and the manifest
+    (a scenario run of a sweep, ``documents`` false in its manifest, has no letters or report)."""
     changed = manifest.get("code_sha256") != code_sha256()
+    documents = manifest.get("documents", True) is not False
     allocation = read_allocation(Source.read(folder / "allocation.csv")).reset_index()
     record = {k: v for k, v in manifest.items() if k not in ("files", "outputs")}
     with tempfile.TemporaryDirectory(prefix="audit-documents-") as tmp:
@@ -107,7 +112,8 @@ def check_documents(audit, folder: Path, manifest: dict, rebuilt: Rebuilt) -> No
         (again / "county.csv").write_text(csv_text(county_table(allocation)), encoding="utf-8")
         if "change_reason" in allocation:
             (again / "changes.csv").write_text(csv_text(change_table(allocation)), encoding="utf-8")
-        write_documents(again, folder, rebuilt.inputs, record)
+        if documents:
+            write_documents(again, folder, rebuilt.inputs, record)
         rendered = listing(again)
         problems = []
         for name in rendered:
@@ -116,7 +122,8 @@ def check_documents(audit, folder: Path, manifest: dict, rebuilt: Rebuilt) -> No
                 problems.append(f"{name} is missing (rendered from allocation.csv it exists)")
             elif stored.read_bytes() != (again / name).read_bytes():
                 problems.append(f"{name} differs from the document rendered from allocation.csv and the manifest")
-    _reporter(audit, changed)("documents", problems, f"documents ({len(rendered)} files rendered again)")
+    what = "" if documents else "; a scenario run: no letters or report (manifest documents false)"
+    _reporter(audit, changed)("documents", problems, f"documents ({len(rendered)} files rendered again{what})")
 
 
 def _reporter(audit, code_changed: bool):

@@ -5,6 +5,7 @@ through a central ``luigid`` (how planners spread many plans over machines).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
@@ -22,6 +23,15 @@ class SchedulerOptions:
     workers: int = 1
     verbose: bool = False
     quiet: bool = False
+    # With a central scheduler: keep waiting while tasks are pending that
+    # other workers run, until idle this long (seconds); None: stop as soon as
+    # nothing is runnable here.  Workers sharing a graph then all end when it
+    # is done instead of the first one leaving while the others work.
+    keep_alive_idle_seconds: float | None = None
+
+
+# While waiting for other workers: poll every 1 to 1.5 s (Luigi's default jitter is up to 5 s).
+KEEP_ALIVE_JITTER_SECONDS = 0.5
 
 
 def run_tasks(tasks: list[luigi.Task], options: SchedulerOptions) -> int:
@@ -31,12 +41,17 @@ def run_tasks(tasks: list[luigi.Task], options: SchedulerOptions) -> int:
     try:
         kwargs = {"workers": options.workers, "detailed_summary": True,
                   "log_level": "DEBUG" if options.verbose else "CRITICAL"}
+        worker = {}
         if options.scheduler_host:
             kwargs.update(local_scheduler=False, scheduler_host=options.scheduler_host,
                           scheduler_port=options.scheduler_port)
+            if options.keep_alive_idle_seconds is not None:
+                worker = {"keep_alive": "true", "max_keep_alive_idle_duration": f"{options.keep_alive_idle_seconds:g}",
+                          "wait_jitter": f"{KEEP_ALIVE_JITTER_SECONDS:g}"}
         else:
             kwargs["local_scheduler"] = True
-        result = luigi.build(tasks, **kwargs)
+        with _worker_config(worker):
+            result = luigi.build(tasks, **kwargs)
     finally:
         for event, handler in handlers:
             luigi.Task._event_callbacks[luigi.Task][event].discard(handler)
@@ -48,6 +63,25 @@ def run_tasks(tasks: list[luigi.Task], options: SchedulerOptions) -> int:
         print(f"error: the pipeline did not complete ({result.status.name}); rerun with --verbose", file=sys.stderr)
         return 1
     return 0
+
+
+@contextlib.contextmanager
+def _worker_config(values: dict[str, str]):
+    """Luigi's ``[worker]`` settings ``values`` for the duration of the block, restored after."""
+    config = luigi.configuration.get_config()
+    if values and not config.has_section("worker"):
+        config.add_section("worker")
+    before = {key: config.get("worker", key, None) for key in values}
+    for key, value in values.items():
+        config.set("worker", key, value)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                config.remove_option("worker", key)
+            else:
+                config.set("worker", key, value)
 
 
 def _progress_handlers(failures: list, quiet: bool):

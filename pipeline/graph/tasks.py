@@ -24,16 +24,24 @@ from luigi.parameter import ParameterVisibility
 from optimiser import explain, network
 from optimiser.allocate import ladder_inputs, solve_plan
 from optimiser.reallocate import ReplanContext, ladder
+from optimiser.solve import InfeasiblePlan
 from optimiser.verify import report, verify, violations_line
 from pipeline.inputs.source import Source
 from pipeline.inputs.submissions import submissions_summary
 from pipeline.plans.inputs import PlanInputs, read_inputs, replan_context
-from pipeline.plans.resolve import ResolvedPlan
+from pipeline.plans.resolve import ResolvedPlan, resolved_plan
 from pipeline.publish.files import atomic_file, atomic_folder, csv_text
 from pipeline.publish.manifest import MANIFEST
 from pipeline.publish.network import network_from_json, network_to_json
 from pipeline.publish.run_folder import write_run
-from pipeline.publish.solution import Solution, read_allocation, read_solution, write_solution
+from pipeline.publish.solution import (
+    Solution,
+    infeasibility,
+    read_allocation,
+    read_solution,
+    write_infeasible,
+    write_solution,
+)
 from pipeline.solvers import make_solvers
 
 CACHE = ".cache"
@@ -48,7 +56,7 @@ class PrivateParameter(luigi.Parameter):
     """Carries an object resolved once (``kind``) that a task's fingerprint
     was computed from.  Insignificant and private: it never enters a task id
     and is never sent to a scheduler; a worker on another machine resolves it
-    itself."""
+    itself.  None when the task was rebuilt from its public parameters."""
 
     kind: type = object
 
@@ -56,32 +64,46 @@ class PrivateParameter(luigi.Parameter):
         super().__init__(significant=False, visibility=ParameterVisibility.PRIVATE, **kwargs)
 
     def _warn_on_wrong_param_type(self, param_name, param_value):
-        if not isinstance(param_value, self.kind):
+        if not isinstance(param_value, self.kind) and param_value is not None:
             raise TypeError(f"{param_name} must be a {self.kind.__name__}, got {type(param_value).__name__}")
 
 
 class ResolvedPlanParameter(PrivateParameter):
-    """Carries the ``ResolvedPlan``."""
+    """Carries the ``ResolvedPlan``.  A plan task rebuilt from its public
+    parameters (a dynamic dependency) leaves it out and takes the plan this
+    process resolved under its fingerprint."""
 
     kind = ResolvedPlan
 
 
-def manifest_matches(path: Path, fingerprint: str) -> bool:
-    """The manifest at ``path`` exists and carries ``fingerprint``: the output is current."""
+def read_manifest(path: Path) -> dict | None:
+    """The manifest at ``path``, None when it is missing or unreadable."""
     path = Path(path)
     if not path.is_file():
-        return False
+        return None
     try:
-        return json.loads(path.read_text(encoding="utf-8")).get("fingerprint") == fingerprint
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def manifest_matches(path: Path, fingerprint: str) -> bool:
+    """The manifest at ``path`` exists and carries ``fingerprint``: the output is current."""
+    manifest = read_manifest(path)
+    return manifest is not None and manifest.get("fingerprint") == fingerprint
 
 
 class PlanTask(luigi.Task):
     plan = luigi.Parameter(description="plan name: config/<plan>.yaml")
     fingerprint = luigi.Parameter(description="hash of plan, inputs and code (pipeline.plans.resolve)")
     out_dir = luigi.Parameter(default="out", significant=False)
-    resolved = ResolvedPlanParameter(description="the resolved plan")
+    resolved = ResolvedPlanParameter(default=None, description="the resolved plan (default: by fingerprint)")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.resolved is None:
+            self.resolved = resolved_plan(self.fingerprint)
 
     @property
     def run_inputs(self) -> PlanInputs:
@@ -129,11 +151,28 @@ class Network(luigi.Task):
         atomic_file(self.out_dir, Path(self.output().path), json.dumps(network_to_json(net)))
 
     def load(self) -> network.Network:
-        return network_from_json(json.loads(Path(self.output().path).read_text(encoding="utf-8")))
+        """The network, read once per process for as long as its file stays the same (a sweep's
+        scenarios all load it)."""
+        path = Path(self.output().path)
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+        if key not in _LOADED_NETWORKS:
+            _LOADED_NETWORKS.clear()
+            _LOADED_NETWORKS[key] = network_from_json(json.loads(path.read_text(encoding="utf-8")))
+        return _LOADED_NETWORKS[key]
+
+
+# The last network a task of this process loaded: (path, mtime, size) -> Network.
+_LOADED_NETWORKS: dict[tuple, network.Network] = {}
 
 
 class Solve(PlanTask):
-    """Targets, model, solve; keeps the exact model file and the solver log."""
+    """Targets, model, solve; keeps the exact model file and the solver log.
+
+    An infeasible plan is recorded with its diagnosis (``infeasible.json``)
+    and the task is done: the tasks after it raise the same ``InfeasiblePlan``
+    when they load the solution, and a sweep records the scenario as
+    infeasible without solving it again."""
 
     def requires(self):
         return {"network": self.network_task(), **self.base_task()}
@@ -148,8 +187,12 @@ class Solve(PlanTask):
 
         def write(folder: Path) -> None:
             log_path = folder / "solver.log"
-            result = solve_plan(inputs.data, net.access, inputs.plan, make_solvers(inputs.plan.solver, log_path),
-                                inputs.submissions, context)
+            try:
+                result = solve_plan(inputs.data, net.access, inputs.plan, make_solvers(inputs.plan.solver, log_path),
+                                    inputs.submissions, context)
+            except InfeasiblePlan as exc:
+                write_infeasible(folder, exc)
+                return
             result.problem.writeMPS(str(folder / "model.mps"))
             write_solution(folder, Solution(
                 targets=result.targets, inputs=result.inputs, result=result.result, allocation=result.allocation,
@@ -162,6 +205,10 @@ class Solve(PlanTask):
 
     def load(self) -> Solution:
         return read_solution(Path(self.output().path))
+
+    def infeasible(self) -> InfeasiblePlan | None:
+        """The recorded infeasibility (after the task ran), None when a solution was found."""
+        return infeasibility(Path(self.output().path))
 
 
 class Verify(PlanTask):
@@ -209,31 +256,45 @@ class Explain(PlanTask):
 
 class Publish(PlanTask):
     """Write ``out/<plan>/`` atomically: allocation, tables, model, log, verify,
-    explanations, network files, letters and report, manifest last."""
+    explanations, network files, letters and report, manifest last.
+
+    ``run_folder`` publishes into another folder under the output root (a
+    sweep's scenario: ``<plan>-sweep-<name>/scenarios/<id>``); ``documents``
+    false leaves out what only people read (explanations, network graph and
+    map, letters, report), so the Explain task is not needed either."""
+
+    run_folder = luigi.OptionalParameter(default=None,
+                                         description="run folder under out_dir (default: the plan's name)")
+    documents = luigi.BoolParameter(default=True, description="write the documents for people")
 
     def requires(self):
+        explain = {"explain": self.task_for(Explain)} if self.documents else {}
         return {"network": self.network_task(), "solve": self.task_for(Solve), "verify": self.task_for(Verify),
-                "explain": self.task_for(Explain), **self.base_task()}
+                **explain, **self.base_task()}
 
     def folder(self) -> Path:
-        return Path(self.out_dir) / self.plan
+        return Path(self.out_dir) / (self.run_folder or self.plan)
 
     def output(self):
         return luigi.LocalTarget(str(self.folder() / MANIFEST))
 
     def complete(self):
-        return manifest_matches(self.output().path, self.fingerprint)
+        manifest = read_manifest(self.output().path)
+        return (manifest is not None and manifest.get("fingerprint") == self.fingerprint
+                and manifest.get("documents", True) == self.documents)
 
     def run(self):
         needs = self.requires()
         solution = needs["solve"].load()
-        explained = {name: (Path(self.input()["explain"].path) / name).read_bytes() for name in EXPLAIN_FILES}
+        explained = {name: (Path(self.input()["explain"].path) / name).read_bytes()
+                     for name in EXPLAIN_FILES if self.documents}
         verify_json = Path(self.input()["verify"].path).read_bytes()
         hashes = {**self.resolved.input_hashes(), **solution.read_files}
 
         def write(staging: Path) -> None:
-            write_run(staging, self.run_inputs, solution, needs["network"].load(), explained, verify_json, hashes,
-                      Path(self.input()["base"].path).parent if "base" in self.input() else None)
+            write_run(staging, self.resolved, solution, needs["network"].load(), explained, verify_json, hashes,
+                      Path(self.input()["base"].path).parent if "base" in self.input() else None,
+                      self.run_inputs if self.documents else None)
 
         atomic_folder(self.out_dir, self.folder(), write)
 

@@ -43,6 +43,9 @@ def national_files(data_dir: Path) -> FileSet:
 
 
 def read_plan_data(plan: Plan, files: FileSet, data_dir: Path) -> PlanData:
+    """The national data of ``plan``.  Of the plan it reads only the name (its
+    indicator folder), the year and the population year: the key under which
+    ``pipeline.plans.inputs.plan_data`` shares the result between plans."""
     def source(name: str) -> Source:
         return files.get_source(national_path(name, data_dir))
 

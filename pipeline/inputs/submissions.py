@@ -73,7 +73,9 @@ def read_submissions(plan: Plan, municipalities: pd.DataFrame, files: FileSet, o
     """The plan's submissions from ``own`` (``data/inputs/<plan>/``).  A re-plan
     reads its own files where it has them and the base plan's (``base``) for KS
     and the municipal answers; county recommendations are numbers for a plan's
-    own need, so a re-plan uses only its own."""
+    own need, so a re-plan uses only its own.  Of the plan it reads only the
+    year, the need, the EM quota and the submission rules: the key under which
+    ``pipeline.plans.inputs.plan_submissions`` shares the result between plans."""
     def pick(name: str) -> Path:
         mine = own / name
         if base is None or files.has(mine) or files.under(mine):

@@ -60,9 +60,9 @@ def replan_context(inputs: PlanInputs, net: Network, previous: pd.Series) -> Rep
 def read_inputs(resolved: ResolvedPlan) -> PlanInputs:
     """Parse every input of ``resolved`` from the bytes it hashed (once per process)."""
     plan, files = resolved.plan, resolved.files
-    data = read_plan_data(plan, files, resolved.data_dir)
+    data = plan_data(resolved)
     municipalities = data.municipalities
-    submissions = read_submissions(plan, municipalities, files, resolved.own_inputs, resolved.base_inputs)
+    submissions = plan_submissions(resolved, data)
     status, status_illustrative = None, False
     if resolved.status_file is not None:
         status, status_illustrative = read_status(plan, municipalities, files.get_source(resolved.status_file))
@@ -79,3 +79,43 @@ def read_inputs(resolved: ResolvedPlan) -> PlanInputs:
                       county_shapes=read_shapes(national("county_shapes"), "fylke", "fylkesnavn",
                                                 pd.Index(sorted(municipalities["fylke"].unique()))),
                       previous_year=year_of(data.history, plan.year - 1, municipalities.index))
+
+
+# Inputs parsed for plans that differ only in what the parse does not depend
+# on (a sweep's scenarios): key -> value, a few keys at most per kind.
+_PARSED: dict[tuple, object] = {}
+PARSED_KEYS = 8
+
+
+def _parsed_once(key: tuple, parse):
+    if key not in _PARSED:
+        while len(_PARSED) >= PARSED_KEYS:
+            _PARSED.pop(next(iter(_PARSED)))
+        _PARSED[key] = parse()
+    return _PARSED[key]
+
+
+def _data_key(resolved: ResolvedPlan) -> tuple:
+    plan = resolved.plan
+    return ("data", str(resolved.data_dir), plan.name, plan.year, plan.population_year,
+            tuple(sorted(resolved.files.hashes().items())))
+
+
+def plan_data(resolved: ResolvedPlan) -> PlanData:
+    """``read_plan_data`` for ``resolved``, parsed once per process for every
+    plan with the same files, data folder, name, year and population year
+    (all that ``read_plan_data`` reads of a plan)."""
+    return _parsed_once(_data_key(resolved),
+                        lambda: read_plan_data(resolved.plan, resolved.files, resolved.data_dir))
+
+
+def plan_submissions(resolved: ResolvedPlan, data: PlanData) -> Submissions:
+    """``read_submissions`` for ``resolved``, parsed once per process for every
+    plan with the same data and the same year, need, EM quota and submission
+    rules (all that ``read_submissions`` reads of a plan: the checks compare
+    recommendations with the need)."""
+    plan = resolved.plan
+    key = ("submissions", _data_key(resolved), str(resolved.own_inputs), str(resolved.base_inputs), plan.year,
+           plan.need_persons, plan.unaccompanied_minors, plan.submissions)
+    return _parsed_once(key, lambda: read_submissions(plan, data.municipalities, resolved.files, resolved.own_inputs,
+                                                      resolved.base_inputs))

@@ -30,6 +30,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]*$")
 WEIGHT_SUM_TOLERANCE = 1e-9
 MAX_NEED = 1_000_000  # persons in one year; the largest real need (2022-03) was 35,000
 MAX_MINUTES = 24 * 60
+MAX_CAPACITY_FACTOR = 10.0  # every municipality's capacity times this, at most
 
 # path -> (the file, its parsed YAML): each file read and parsed once per resolution.
 Parser = Callable[[Path], tuple[Source, object]]
@@ -151,6 +152,8 @@ def check_plan(plan: Plan, where: str) -> None:
         bad("network.reasonable_travel_minutes", f"must be positive and at most {MAX_MINUTES} (a day)")
     if plan.capacity.base_per_1000_inhabitants < 0 or plan.capacity.extra_per_1000_inhabitants < 0:
         bad("capacity", "persons per 1,000 inhabitants must be >= 0")
+    if not 0 < plan.capacity.factor <= MAX_CAPACITY_FACTOR:
+        bad("capacity.factor", f"must be above 0 and at most {MAX_CAPACITY_FACTOR:g}, got {plan.capacity.factor:g}")
     em = plan.unaccompanied_minors
     if em is not None and not 0 <= em.placed_by_bufetat_persons <= em.total_persons <= plan.need_persons + \
             em.placed_by_bufetat_persons:

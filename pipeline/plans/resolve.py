@@ -14,7 +14,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,6 +99,20 @@ class ResolvedPlan:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
+# Every plan resolved in this process and still in use, by fingerprint: a task
+# rebuilt from its public parameters alone (a dynamic dependency, which Luigi
+# passes as text) finds its plan here instead of resolving it again.
+_RESOLVED: weakref.WeakValueDictionary[str, ResolvedPlan] = weakref.WeakValueDictionary()
+
+
+def resolved_plan(fingerprint: str) -> ResolvedPlan:
+    """The plan this process resolved with ``fingerprint``."""
+    found = _RESOLVED.get(fingerprint)
+    if found is None:
+        raise LookupError(f"no plan with fingerprint {fingerprint[:16]}... was resolved in this process")
+    return found
+
+
 class _Files:
     """Reads each file once and parses each YAML file once, for a plan and its base."""
 
@@ -122,6 +137,15 @@ def resolve_plan(name: str, config_dir: Path = CONFIG_DIR, data_dir: Path = DATA
                  overrides: Mapping | None = None) -> ResolvedPlan:
     """Resolve plan ``name`` (and, for a re-plan, its base plan)."""
     return _resolve(name, Path(config_dir), Path(data_dir), overrides, _Files(), ())
+
+
+def plan_resolver(name: str, config_dir: Path = CONFIG_DIR,
+                  data_dir: Path = DATA_DIR) -> Callable[[Mapping | None], ResolvedPlan]:
+    """``resolve(overrides)``: plan ``name`` resolved with each overrides in
+    turn (a sweep's scenarios), every file read and hashed and every YAML file
+    parsed once for all of them."""
+    files = _Files()
+    return lambda overrides=None: _resolve(name, Path(config_dir), Path(data_dir), overrides, files, ())
 
 
 def _plan(name: str, config_dir: Path, files: _Files, overrides: Mapping | None) -> tuple[Plan, list[Path], str]:
@@ -187,10 +211,12 @@ def _resolve(name: str, config_dir: Path, data_dir: Path, overrides: Mapping | N
     fingerprint = hashlib.sha256(json.dumps({
         "inputs": sources.hashes(), "code": code, "base": base.fingerprint if base else None,
         "overrides": overrides or None}, sort_keys=True, default=str).encode()).hexdigest()
-    return ResolvedPlan(name=name, plan=plan, config_dir=config_dir, data_dir=data_dir, files=sources,
-                        plan_files=tuple(plan_files), letters=letters, templates=templates, status_file=status_file,
-                        base=base, code_sha256=code, fingerprint=fingerprint,
-                        overrides=dict(overrides) if overrides else None)
+    resolved = ResolvedPlan(name=name, plan=plan, config_dir=config_dir, data_dir=data_dir, files=sources,
+                            plan_files=tuple(plan_files), letters=letters, templates=templates,
+                            status_file=status_file, base=base, code_sha256=code, fingerprint=fingerprint,
+                            overrides=dict(overrides) if overrides else None)
+    _RESOLVED[fingerprint] = resolved
+    return resolved
 
 
 def check_relative(text: str, where: str) -> str:

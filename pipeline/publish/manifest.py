@@ -45,10 +45,13 @@ def git_commit(root: Path = ROOT) -> str | None:
 
 
 def build_manifest(resolved: ResolvedPlan, solution: Solution, inputs: dict[str, str],
-                   base_run: Path | None = None) -> dict:
+                   base_run: Path | None = None, documents: bool = True) -> dict:
     """The manifest of one run, all but its file list (``write_manifest`` adds
     it); ``inputs``: every file the run read, path -> SHA-256; ``base_run``:
-    the folder of the base plan's run a re-plan read."""
+    the folder of the base plan's run a re-plan read; ``documents``: whether
+    the run wrote the documents for people (a sweep's scenario runs do not).
+    ``overrides``: what a scenario changed in the plan's YAML (None for a plan
+    as its files give it); the audit resolves the plan again with them."""
     result, targets, plan = solution.result, solution.targets, resolved.plan
     return {
         "plan": resolved.name,
@@ -56,6 +59,8 @@ def build_manifest(resolved: ResolvedPlan, solution: Solution, inputs: dict[str,
         "config_dir": str(resolved.config_dir),
         "data_dir": str(resolved.data_dir),
         "base_run": str(base_run) if base_run is not None else None,
+        "overrides": resolved.overrides,
+        "documents": documents,
         "config": plan_to_dict(plan),
         "inputs": inputs,
         "code_sha256": resolved.code_sha256,

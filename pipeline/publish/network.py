@@ -32,14 +32,18 @@ EDGE_STYLE = {  # kind -> (colour, line width, line style, label)
 }
 
 
-def write_network(folder: Path, net: Network, eligible: pd.Series | None = None) -> None:
+def write_network(folder: Path, net: Network, eligible: pd.Series | None = None, drawn: bool = True) -> None:
+    """The network files; ``drawn=False`` leaves out the graph and the map
+    (for people; a scenario run of a sweep keeps the fit and the access frame)."""
     folder = Path(folder)
     reasonable_minutes = net.reasonable_minutes
-    nx.write_graphml(net.graph, folder / "network.graphml")
+    if drawn:
+        nx.write_graphml(net.graph, folder / "network.graphml")
     fit = {"reasonable_travel_minutes": reasonable_minutes, **net.calibration.summary}
     write_json(fit, folder / "network_fit.json")
     write_csv(net.access.rename_axis("kommunenummer").reset_index(), folder / "access.csv")
-    draw_map(net, eligible, folder / "network.png")
+    if drawn:
+        draw_map(net, eligible, folder / "network.png")
 
 
 def draw_map(net: Network, eligible: pd.Series | None, path: Path) -> None:

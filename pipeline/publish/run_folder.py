@@ -1,10 +1,17 @@
-"""Everything one run writes into its folder ``out/<plan>/``, manifest last."""
+"""Everything one run writes into its folder ``out/<plan>/``, manifest last.
+
+A run for people writes everything; a scenario run of a sweep leaves out
+what only people read (explanations, the network graph and map, letters,
+report) and keeps the numbers, the model, the solver log, the independent
+check and the manifest, which says which kind of run it was (``documents``).
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 from optimiser.network import Network
 from pipeline.plans.inputs import PlanInputs
+from pipeline.plans.resolve import ResolvedPlan
 from pipeline.publish import letters, report
 from pipeline.publish.documents import DocumentSettings, load_templates
 from pipeline.publish.files import write_csv
@@ -25,17 +32,20 @@ def document_settings(inputs: PlanInputs) -> DocumentSettings:
                             previous_year=inputs.previous_year)
 
 
-def write_run(folder: Path, inputs: PlanInputs, solution: Solution, network: Network, explained: dict[str, bytes],
-              verify_json: bytes, input_hashes: dict[str, str], base_run: Path | None = None) -> dict:
+def write_run(folder: Path, resolved: ResolvedPlan, solution: Solution, network: Network,
+              explained: dict[str, bytes], verify_json: bytes, input_hashes: dict[str, str],
+              base_run: Path | None = None, documents: PlanInputs | None = None) -> dict:
     """Write the run into ``folder`` (a staging folder); returns the manifest.
 
     ``explained``: file name -> bytes of the explanation (explain.csv, explain.md);
     ``input_hashes``: every file the run read, path -> SHA-256; ``base_run``:
-    the base plan's run folder a re-plan read."""
+    the base plan's run folder a re-plan read; ``documents``: the inputs the
+    documents for people are written from (network graph and map, letters,
+    report), None for a run without them."""
     folder = Path(folder)
     for name, data in explained.items():
         (folder / name).write_bytes(data)
-    write_network(folder, network, solution.inputs.municipalities["eligible"])
+    write_network(folder, network, solution.inputs.municipalities["eligible"], drawn=documents is not None)
     allocation = solution.allocation
     write_csv(allocation, folder / "allocation.csv")
     write_csv(county_table(allocation), folder / "county.csv")
@@ -51,8 +61,9 @@ def write_run(folder: Path, inputs: PlanInputs, solution: Solution, network: Net
     if solution.is_replan:
         write_csv(change_table(allocation), folder / "changes.csv")
         write_csv(solution.shortfalls, folder / "shortfalls.csv")
-    manifest = build_manifest(inputs.resolved, solution, input_hashes, base_run)
-    write_documents(folder, folder, inputs, manifest)
+    manifest = build_manifest(resolved, solution, input_hashes, base_run, documents=documents is not None)
+    if documents is not None:
+        write_documents(folder, folder, documents, manifest)
     return write_manifest(folder, manifest)
 
 

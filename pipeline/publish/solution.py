@@ -4,6 +4,11 @@ tasks after it.
 The cache holds only data (JSON and the model as MPS text), never pickles,
 so a file planted in the cache cannot run code.  Frames keep their index,
 dtypes and exact floats, so every later step sees the numbers the solve saw.
+
+An infeasible plan is an answer too: its solve leaves ``infeasible.json``
+(the plan and the one-line diagnosis) instead of a solution, so the
+diagnosis is worked out once per fingerprint; reading it raises
+``InfeasiblePlan`` with the same message the solve raised.
 """
 from __future__ import annotations
 
@@ -18,12 +23,13 @@ import pandas as pd
 from optimiser.criteria import Targets
 from optimiser.model import ModelInputs
 from optimiser.plan import Penalties
-from optimiser.solve import SolveResult, SolveStatus
+from optimiser.solve import InfeasiblePlan, SolveResult, SolveStatus
 from pipeline.inputs.source import Source
 from pipeline.inputs.yamlfile import build_dataclass
 from pipeline.publish.files import frame_from_json, frame_to_json, write_json
 
 SOLUTION_FILE = "solution.json"
+INFEASIBLE_FILE = "infeasible.json"
 # Scalars of ModelInputs stored in solution.json (frames are stored as CSV).
 INPUT_SCALARS = ("name", "need", "granularity", "em_need", "em_minimum", "school_region_cap", "shortfall_outside_cost")
 
@@ -75,8 +81,26 @@ def write_solution(folder: Path, s: Solution) -> None:
     }, folder / SOLUTION_FILE)
 
 
+def write_infeasible(folder: Path, exc: InfeasiblePlan) -> None:
+    """The answer of a solve that found no allocation: the plan and the diagnosis."""
+    write_json({"plan": exc.plan, "diagnosis": exc.detail}, Path(folder) / INFEASIBLE_FILE)
+
+
+def infeasibility(folder: Path) -> InfeasiblePlan | None:
+    """The stored infeasibility of a solve's folder, None when it holds a solution."""
+    path = Path(folder) / INFEASIBLE_FILE
+    if not path.is_file():
+        return None
+    record = json.loads(path.read_text(encoding="utf-8"))
+    return InfeasiblePlan(str(record["plan"]), str(record["diagnosis"]))
+
+
 def read_solution(folder: Path) -> Solution:
+    """The solution in ``folder``; ``InfeasiblePlan`` where the solve found none."""
     folder = Path(folder)
+    infeasible = infeasibility(folder)
+    if infeasible is not None:
+        raise infeasible
     where = str(folder / SOLUTION_FILE)
     meta = json.loads((folder / SOLUTION_FILE).read_text(encoding="utf-8"))
     frames = {name: frame_from_json(obj) for name, obj in meta["frames"].items()}

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from optimiser import assemble, model
 from optimiser.allocate import plan_inputs, solve_plan
 from optimiser.data import KsInput, Submissions
-from optimiser.plan import SubmissionsConfig, UnaccompaniedMinors
+from optimiser.plan import CapacityRule, SubmissionsConfig, UnaccompaniedMinors
 from optimiser.solve import SolveStatus
 from pipeline.solvers import make_solvers
 from tests.factories import make_access, make_inputs, make_plan, make_plan_data, solve_vars_quietly
@@ -70,6 +70,24 @@ def test_answers_replace_the_default_capacity_where_given():
     assert m["base_capacity"].tolist() == [12, 90, 180]   # 3 per 1,000 where no answer
     assert m["extra_capacity"].tolist() == [4, 90, 180]
     assert m["health_cap"].isna().all() and (m["em_capacity"] == 0).all()
+
+
+def test_capacity_factor_scales_every_capacity_answered_or_by_the_rule():
+    # 0001 answered (12 base, 4 extra, 3 complex-health, 2 EM); 0002 and 0003 use
+    # the rule, 3 + 3 per 1,000 of 30,000 and 60,000.  Factor 1.5, rounded up.
+    answers = {"0001": (12, 4, 3, 2)}
+    health = SubmissionsConfig(complex_health_share=0.05)
+    one = parameters(submissions(answers=answers), submissions=health).municipalities
+    scaled = parameters(submissions(answers=answers), submissions=health,
+                        capacity=CapacityRule(3.0, 3.0, factor=1.5)).municipalities
+    assert one["base_capacity"].tolist() == [12, 90, 180] and one["extra_capacity"].tolist() == [4, 90, 180]
+    assert scaled["base_capacity"].tolist() == [18, 135, 270]
+    assert scaled["extra_capacity"].tolist() == [6, 135, 270]
+    assert scaled.at["0001", "health_cap"] == 100 == one.at["0001", "health_cap"] * 5 / 3  # ceil(4.5) / 0.05
+    assert scaled["em_capacity"].tolist() == one["em_capacity"].tolist() == [2, 0, 0]     # EM capacity stays
+    # The rule's minimum still holds below factor 1: 10,000 inhabitants at 3 x 0.1 per 1,000 is 3 < 10.
+    low = parameters(submissions(), capacity=CapacityRule(3.0, 3.0, factor=0.1)).municipalities
+    assert low["base_capacity"].tolist() == [10, 10, 18]
 
 
 def test_lock_modes():

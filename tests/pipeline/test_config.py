@@ -52,6 +52,10 @@ def _wrong_type_nested(raw):
     raw["network"]["access_rule"] = "yes"
 
 
+def _capacity_factor_zero(raw):
+    raw["capacity"]["factor"] = 0
+
+
 # (id, change, key path the error must name)
 CASES = [
     ("unknown_key", _unknown_top, "need_people"),
@@ -63,6 +67,7 @@ CASES = [
     ("need_not_multiple_of_granularity", _need_not_multiple, "need_persons"),
     ("unknown_criterion", _unknown_criterion, "criteria.weights.happiness"),
     ("wrong_type_nested", _wrong_type_nested, "network.access_rule"),
+    ("capacity_factor_zero", _capacity_factor_zero, "capacity.factor"),
 ]
 
 

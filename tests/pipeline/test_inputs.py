@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from optimiser.plan import ALL_CRITERIA
 from pipeline.__main__ import main
 
 POPULATION = "population_kommune_2020_2023.csv"
@@ -236,3 +237,23 @@ def test_empty_file_is_reported_as_empty(tree, capsys):
     path = tree / "data" / CENTRALITY
     path.write_bytes(b"")
     assert "the file is empty" in assert_stopped(tree, capsys, f"{path}: ")
+
+
+# --------------------------------------------------------------------------- many versions of one plan
+
+
+def test_versions_of_a_plan_share_the_reads_and_parses_they_do_not_change():
+    from pipeline.plans.inputs import read_inputs
+    from pipeline.plans.resolve import plan_resolver
+
+    resolve = plan_resolver("2022")
+    weights = {"criteria": {"weights": {**dict.fromkeys(ALL_CRITERIA, 0.0), "population": 0.5, "upper_secondary": 0.5}}}
+    plain, reweighted, bigger = resolve(None), resolve(weights), resolve({"need_persons": 7000})
+    assert len({plain.fingerprint, reweighted.fingerprint, bigger.fingerprint}) == 3
+    path = "data/population_kommune_2020_2023.csv"
+    assert plain.files[path] is reweighted.files[path] is bigger.files[path]  # read and hashed once
+    a, b, c = read_inputs(plain), read_inputs(reweighted), read_inputs(bigger)
+    assert a.data is b.data is c.data
+    assert a.submissions is b.submissions       # same need: the same checks
+    assert c.submissions is not a.submissions   # another need: checked again against it
+    assert b.plan.criteria.weights["upper_secondary"] == 0.5 and c.plan.need_persons == 7000

@@ -1,14 +1,10 @@
 """The pipeline through a real central scheduler: ``luigid`` on 127.0.0.1,
-a free port, a temporary state file; stopped when the test ends."""
+a free port, a temporary state file; stopped, with its whole process group,
+when the test ends (``tests.pipeline.processes``)."""
 from __future__ import annotations
 
 import csv
 import json
-import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -16,35 +12,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.__main__ import main
-
-START_SECONDS = 20.0
-
-
-def luigid_executable() -> str:
-    beside = Path(sys.executable).parent / "luigid"
-    found = str(beside) if beside.is_file() else shutil.which("luigid")
-    if not found:
-        pytest.skip("luigid not installed")
-    return found
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + START_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"luigid exited with {process.returncode}: {log.read_text()[-2000:]}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"luigid did not accept connections on 127.0.0.1:{port} within {START_SECONDS} s")
+from tests.pipeline.processes import luigid as central_scheduler
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -65,24 +33,8 @@ def listening_addresses(port: int) -> set[str]:
 
 @pytest.fixture
 def luigid(tmp_path):
-    port = free_port()
-    log = tmp_path / "luigid.out"
-    with log.open("w") as handle:
-        process = subprocess.Popen(
-            [luigid_executable(), "--address", "127.0.0.1", "--port", str(port),
-             "--state-path", str(tmp_path / "state.pickle"), "--logdir", str(tmp_path)],
-            stdout=handle, stderr=subprocess.STDOUT, cwd=tmp_path,
-        )
-    try:
-        wait_for_port(port, process, log)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    with central_scheduler(tmp_path / "luigid") as server:
+        yield server.port
 
 
 def scheduler_tasks(port: int, status: str) -> dict:

@@ -8,6 +8,7 @@ from collections import Counter
 from pipeline.__main__ import main
 from pipeline.inputs import yamlfile
 from pipeline.inputs.source import Source
+from pipeline.plans import inputs as plan_inputs
 
 
 def test_replan_parses_each_yaml_once_and_reads_each_file_once(tmp_path, monkeypatch):
@@ -26,6 +27,9 @@ def test_replan_parses_each_yaml_once_and_reads_each_file_once(tmp_path, monkeyp
         if getattr(module, "read_yaml", None) is original_yaml:
             monkeypatch.setattr(module, "read_yaml", counting_yaml)
     monkeypatch.setattr(Source, "read", classmethod(counting_read))
+    # Start from a process that has parsed nothing (other tests in it may have parsed these files).
+    monkeypatch.setattr(plan_inputs, "_PARSED", {})
+    plan_inputs.read_inputs.cache_clear()
 
     assert main(["reallocate", "--plan", "2022-03", "--out", str(tmp_path / "out")]) == 0
     assert parsed, "no YAML was parsed through the reader"
