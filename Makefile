@@ -59,9 +59,12 @@ place-year: $(STAMP)
 	@test -n "$(ARRIVALS)" || { echo "make place-year needs ARRIVALS=<arrivals file>"; exit 2; }
 	$(PY) -m pipeline place-year --plan $(PLAN) --arrivals $(ARRIVALS)
 
+# One test process per core (TEST_WORKERS=1 for one process); each test file runs
+# whole in one of them, so a file's shared runs are made once.
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(VENV)/bin/ruff check optimiser pipeline tests bench
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	for script in bench/*.py; do $(PY) $$script || exit 1; done

@@ -70,9 +70,11 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium):
-    """Headless Chromium (the Debian package) driven by Playwright."""
+    """Headless Chromium (the Debian package) driven by Playwright, for one test
+    module: Playwright's sync API cannot start while another instance is open
+    in the same process, and the letters-pdf command starts its own."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
