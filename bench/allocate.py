@@ -106,13 +106,14 @@ def section(args, machine: str, med: dict, tasks: list, why: dict, size: str) ->
     lines += [
         "",
         f"**Where the solve time goes.** The LP relaxation is {why['lp']:.1f} against the optimum "
-        f"{why['objective']:.1f} ({100 * (1 - why['lp'] / why['objective']):.0f}% below it): the 0-or-minimum",
-        "rule (`minimum_size` and `capacity` with the binary s_m) lets the relaxation give a small",
-        "municipality a fraction of the minimum request at no deviation. HiGHS closes that gap with",
-        f"cutting planes and explores {why['nodes']} node(s); its first feasible solution arrives {where}",
-        f"at {why['first']:.2f} s (median) of the {med['highspy']:.2f} s and {within}. So the time is spent",
-        f"reaching a first solution, not proving the {why['gap']:g} gap: with a gap of 1e-3 the solve takes "
-        f"{med['loose']:.2f} s.",
+        f"{why['objective']:.1f} ({100 * (1 - why['lp'] / why['objective']):.1f}% below it). HiGHS explores "
+        f"{why['nodes']} node(s); its first feasible solution arrives {where} at {why['first']:.2f} s (median) of "
+        f"the {med['highspy']:.2f} s and {within}. "
+        + ("So most of the time goes into reaching a first solution"
+           if why["first"] > med["highspy"] / 2 else
+           "So most of the time goes into improving that solution and proving the gap (HiGHS's sub-MIP "
+           "heuristics on the integer requests and the 0-or-minimum switches)")
+        + f"; with a gap of 1e-3 instead of {why['gap']:g} the solve takes {med['loose']:.2f} s.",
         f"With presolve {why['other_presolve']} the same model solves in {med['nopresolve']:.2f} s to the same "
         f"objective (the plan sets `solver.presolve` {'on' if why['other_presolve'] == 'off' else 'off'}); "
         f"requests x_m differing from the baseline's solution: {why['x_differ']}, unaccompanied-minor "
