@@ -13,8 +13,10 @@ plan (``adjust``).  Under both policies:
 
 ``replan.policy: spread`` (IMDi's practice in March 2022): the new need is
 spread by the criteria over every eligible municipality: each that has not
-declined and has room is asked at least the minimum request, and what each
-was asked (if it has not decided), decided or settled is its floor; volunteered
+declined and has room is asked at least the minimum request when the need
+leaves room for that (the floors with every such municipality at the minimum
+do not exceed the need; otherwise the criteria choose whom to ask anew), and
+what each was asked (if it has not decided), decided or settled is its floor; volunteered
 extra capacity is room like any other, and the criteria and the relative
 bands decide where the need goes.
 
@@ -101,7 +103,9 @@ def adjust(inputs: ModelInputs, cfg: ReplanConfig, ctx: ReplanContext) -> ModelI
         if spread:
             room = m["base_capacity"] + m["extra_capacity"] >= m["min_request"]
             everyone = (m["eligible"] & ~declined & room).astype(int) * m["min_request"]
-            m = with_lower_bound(m, everyone)
+            # Only where the need leaves room for it: below that, the criteria choose whom to ask anew.
+            if np.maximum(m["lower_bound"], everyone).sum() <= inputs.need:
+                m = with_lower_bound(m, everyone)
         else:
             shortfall = (previous - decision)[declined & (decision >= settled)].astype(int)
     # Whoever must keep what is settled (or asked) can always hold it.

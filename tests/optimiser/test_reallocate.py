@@ -376,6 +376,29 @@ def test_extra_capacity_is_used_before_a_new_municipality_is_asked():
     assert x.sum() == 60 and x["0001"] <= 50 and x["0002"] >= MINIMUM
 
 
+def spread_replan(need):
+    """Two large municipalities asked 50 each and a small one not asked, re-planned
+    under ``spread`` at ``need``."""
+    data = make_plan_data([50_000, 50_000, 1_000])
+    index = codes(3)
+    context = ReplanContext(previous=pd.Series([50, 50, 0], index=index), status=status_frame(index), base_need=100,
+                            travel_minutes=travel_frame(index, NEAR_FAR), reasonable_minutes=REACH)
+    config = ReplanConfig(base_plan="base", policy="spread")
+    return requests_of(solve_plan(data, make_access(data), replace(make_plan(), need_persons=need, replan=config),
+                                  SOLVERS, None, context))
+
+
+def test_spread_asks_everyone_the_minimum_when_the_need_leaves_room_for_it():
+    # At 300 the floors (50 + 50) and the small municipality at the minimum fit:
+    # it is asked, although its target (about 3 persons) alone would not ask it.
+    x = spread_replan(300)
+    assert x.sum() == 300 and x["0003"] >= MINIMUM and (x[["0001", "0002"]] >= 50).all()
+    # At 105 they do not (100 + 10 > 105): the re-plan still plans the need, and
+    # the 5 more go to those already asked instead of failing.
+    x = spread_replan(105)
+    assert x.sum() == 105 and x["0003"] == 0 and (x[["0001", "0002"]] >= 50).all()
+
+
 def test_access_excluded_municipality_opened_by_the_replan_is_asked_only_when_needed():
     # 0002 is beyond the access rule and was not asked; the re-plan opens all
     # municipalities.  Targets are 50 each, so asking 0002 would halve the
