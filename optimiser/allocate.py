@@ -53,7 +53,12 @@ def solved_inputs(data: PlanData, access: pd.DataFrame, plan: Plan, solvers: lis
 def ladder_inputs(data: PlanData, access: pd.DataFrame, plan: Plan, submissions: Submissions | None,
                   replan: ReplanContext | None, need: int) -> model.ModelInputs:
     """The plan's parameters at another national need, without county
-    recommendations (they are numbers for the plan's own need)."""
+    recommendations (they are numbers for the plan's own need) and, in a
+    ``spread`` re-plan, without asking every municipality the minimum (that
+    floor appears at the need where it first fits, so the step before it
+    could not be kept as a floor)."""
+    if replan is not None:
+        replan = dataclasses.replace(replan, ask_everyone=False)
     _, inputs = plan_inputs(data, access, dataclasses.replace(plan, need_persons=need), submissions, replan)
     m = inputs.municipalities.assign(recommended=np.nan, locked=False)
     return dataclasses.replace(inputs, name=f"{plan.name}@{need}", municipalities=m)

@@ -59,6 +59,10 @@ class ReplanContext:
     base_need: the base plan's national need.
     travel_minutes: square frame of travel minutes between municipalities.
     reasonable_minutes: the plan's reasonable travel time.
+    ask_everyone: a ``spread`` re-plan asks every eligible municipality at
+      least the minimum where the need leaves room; the need ladder turns it
+      off (a floor that appears at one need would break the ladder's
+      monotone steps; see ``ladder_inputs``).
     """
 
     previous: pd.Series
@@ -66,6 +70,7 @@ class ReplanContext:
     base_need: int
     travel_minutes: pd.DataFrame
     reasonable_minutes: float
+    ask_everyone: bool = True
 
 
 POLICIES = ("spread", "minimal_change")
@@ -100,7 +105,7 @@ def adjust(inputs: ModelInputs, cfg: ReplanConfig, ctx: ReplanContext) -> ModelI
         # A rising need lowers nobody: the floor is what was decided, or asked where nothing is decided yet.
         asked = decision.where(decided, previous).fillna(0)
         m = with_lower_bound(m, np.maximum(settled, asked).astype(int))
-        if spread:
+        if spread and ctx.ask_everyone:
             room = m["base_capacity"] + m["extra_capacity"] >= m["min_request"]
             everyone = (m["eligible"] & ~declined & room).astype(int) * m["min_request"]
             # Only where the need leaves room for it: below that, the criteria choose whom to ask anew.

@@ -376,16 +376,20 @@ def test_extra_capacity_is_used_before_a_new_municipality_is_asked():
     assert x.sum() == 60 and x["0001"] <= 50 and x["0002"] >= MINIMUM
 
 
-def spread_replan(need):
-    """Two large municipalities asked 50 each and a small one not asked, re-planned
-    under ``spread`` at ``need``."""
+def spread_case():
+    """Two large municipalities asked 50 each and a small one not asked, to be
+    re-planned under ``spread``: data, access, plan, context."""
     data = make_plan_data([50_000, 50_000, 1_000])
     index = codes(3)
     context = ReplanContext(previous=pd.Series([50, 50, 0], index=index), status=status_frame(index), base_need=100,
                             travel_minutes=travel_frame(index, NEAR_FAR), reasonable_minutes=REACH)
-    config = ReplanConfig(base_plan="base", policy="spread")
-    return requests_of(solve_plan(data, make_access(data), replace(make_plan(), need_persons=need, replan=config),
-                                  SOLVERS, None, context))
+    plan = replace(make_plan(), replan=ReplanConfig(base_plan="base", policy="spread"))
+    return data, make_access(data), plan, context
+
+
+def spread_replan(need):
+    data, access, plan, context = spread_case()
+    return requests_of(solve_plan(data, access, replace(plan, need_persons=need), SOLVERS, None, context))
 
 
 def test_spread_asks_everyone_the_minimum_when_the_need_leaves_room_for_it():
@@ -397,6 +401,17 @@ def test_spread_asks_everyone_the_minimum_when_the_need_leaves_room_for_it():
     # the 5 more go to those already asked instead of failing.
     x = spread_replan(105)
     assert x.sum() == 105 and x["0003"] == 0 and (x[["0001", "0002"]] >= 50).all()
+
+
+def test_spread_ladder_crosses_the_need_where_everyone_would_be_asked():
+    # At 105 the small municipality is not asked; at 110 a re-plan would ask it
+    # for 10 on top of 100, but the ladder keeps 105's requests as floors.  The
+    # ladder leaves the ask-everyone floor out, so every step is planned.
+    data, access, plan, context = spread_case()
+    needs = [105, 110, 120, 300]
+    table = ladder(lambda need: ladder_inputs(data, access, plan, None, context, need), needs, SOLVERS)
+    assert table.sum().tolist() == needs
+    assert (table.diff(axis=1).iloc[:, 1:] >= 0).all().all()
 
 
 def test_access_excluded_municipality_opened_by_the_replan_is_asked_only_when_needed():
