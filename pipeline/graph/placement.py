@@ -24,12 +24,12 @@ from optimiser.place_room import municipality_room
 from optimiser.place_year import compare, hindsight, simulate_year, week_table, weekly_batches
 from optimiser.verify import violations_line
 from optimiser.verify_place import verify_placement
-from pipeline.graph.tasks import PlanTask, PrivateParameter, Publish, VerificationFailed, manifest_matches
+from pipeline.graph.tasks import PlanTask, PrivateParameter, Publish, VerificationFailed
 from pipeline.inputs.source import Source
 from pipeline.plans.inputs import read_inputs
 from pipeline.plans.placement import PlacementBatch, placement_params, placement_solver, plan_room
 from pipeline.publish.files import atomic_folder
-from pipeline.publish.manifest import MANIFEST
+from pipeline.publish.manifest import MANIFEST, manifest_matches
 from pipeline.publish.placement import (
     comparison_table,
     placement_folder,

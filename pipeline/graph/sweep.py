@@ -17,7 +17,6 @@ itself and arrives at the same task ids.
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from luigi.parameter import ParameterVisibility
 from pipeline.graph.tasks import PlanTask, Publish, Solve
 from pipeline.plans.sweep import MAX_SCENARIOS, ResolvedSweep
 from pipeline.publish.files import atomic_folder, write_json
+from pipeline.publish.manifest import manifest_matches
 from pipeline.publish.sweep import INFEASIBLE_RECORD, SWEEP_MANIFEST, read_outcome, write_sweep
 
 
@@ -105,11 +105,7 @@ class SweepReport(luigi.Task):
         return luigi.LocalTarget(str(self.folder() / SWEEP_MANIFEST))
 
     def complete(self):
-        try:
-            return json.loads(Path(self.output().path).read_text(encoding="utf-8")).get("fingerprint") == \
-                self.fingerprint
-        except (OSError, ValueError):
-            return False
+        return manifest_matches(self.output().path, self.fingerprint)
 
     def run(self):
         write_sweep(Path(self.out_dir), self.resolved)

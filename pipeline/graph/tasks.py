@@ -31,7 +31,7 @@ from pipeline.inputs.submissions import submissions_summary
 from pipeline.plans.inputs import PlanInputs, read_inputs, replan_context
 from pipeline.plans.resolve import ResolvedPlan, resolved_plan
 from pipeline.publish.files import atomic_file, atomic_folder, csv_text
-from pipeline.publish.manifest import MANIFEST
+from pipeline.publish.manifest import MANIFEST, read_manifest
 from pipeline.publish.network import network_from_json, network_to_json
 from pipeline.publish.run_folder import write_run
 from pipeline.publish.solution import (
@@ -74,24 +74,6 @@ class ResolvedPlanParameter(PrivateParameter):
     process resolved under its fingerprint."""
 
     kind = ResolvedPlan
-
-
-def read_manifest(path: Path) -> dict | None:
-    """The manifest at ``path``, None when it is missing or unreadable."""
-    path = Path(path)
-    if not path.is_file():
-        return None
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return manifest if isinstance(manifest, dict) else None
-
-
-def manifest_matches(path: Path, fingerprint: str) -> bool:
-    """The manifest at ``path`` exists and carries ``fingerprint``: the output is current."""
-    manifest = read_manifest(path)
-    return manifest is not None and manifest.get("fingerprint") == fingerprint
 
 
 class PlanTask(luigi.Task):

@@ -6,6 +6,7 @@ list can never drift from what is there and an edited file is named.
 """
 from __future__ import annotations
 
+import json
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -90,3 +91,21 @@ def write_manifest(folder: Path, manifest: dict) -> dict:
                 "outputs": {name: sha256_file(folder / name) for name in written}}
     write_json(complete, Path(folder) / MANIFEST)
     return complete
+
+
+def read_manifest(path: Path) -> dict | None:
+    """The manifest at ``path``, None when it is missing or unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def manifest_matches(path: Path, fingerprint: str) -> bool:
+    """The manifest at ``path`` exists and carries ``fingerprint``: the output is current."""
+    manifest = read_manifest(path)
+    return manifest is not None and manifest.get("fingerprint") == fingerprint

@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -36,7 +35,7 @@ from pipeline.plans.load import plan_to_dict
 from pipeline.plans.sweep import ResolvedSweep
 from pipeline.publish.documents import file_stem, number
 from pipeline.publish.files import atomic_file, atomic_folder, csv_text, json_text, sha256_file
-from pipeline.publish.manifest import MANIFEST
+from pipeline.publish.manifest import MANIFEST, read_manifest
 from pipeline.publish.report import _percent, _table, _td, _text
 from pipeline.publish.solution import read_run_allocation
 
@@ -72,11 +71,8 @@ def read_outcome(folder: Path) -> dict | None:
     for name, status in ((INFEASIBLE_RECORD, "infeasible"), (MANIFEST, "published")):
         path = Path(folder) / name
         if path.is_file():
-            try:
-                record = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                return None
-            return {**record, "status": status}
+            record = read_manifest(path)
+            return None if record is None else {**record, "status": status}
     return None
 
 
