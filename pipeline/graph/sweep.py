@@ -21,24 +21,18 @@ import sys
 from pathlib import Path
 
 import luigi
-from luigi.parameter import ParameterVisibility
 
-from pipeline.graph.tasks import PlanTask, Publish, Solve
+from pipeline.graph.tasks import PlanTask, PrivateParameter, Publish, Solve
 from pipeline.plans.sweep import MAX_SCENARIOS, ResolvedSweep
 from pipeline.publish.files import atomic_folder, write_json
 from pipeline.publish.manifest import manifest_matches
 from pipeline.publish.sweep import INFEASIBLE_RECORD, SWEEP_MANIFEST, read_outcome, write_sweep
 
 
-class ResolvedSweepParameter(luigi.Parameter):
-    """Carries the ``ResolvedSweep``; insignificant and private, like ``ResolvedPlanParameter``."""
+class ResolvedSweepParameter(PrivateParameter):
+    """Carries the ``ResolvedSweep``."""
 
-    def __init__(self, **kwargs):
-        super().__init__(significant=False, visibility=ParameterVisibility.PRIVATE, **kwargs)
-
-    def _warn_on_wrong_param_type(self, param_name, param_value):
-        if not isinstance(param_value, ResolvedSweep):
-            raise TypeError(f"{param_name} must be a ResolvedSweep, got {type(param_value).__name__}")
+    kind = ResolvedSweep
 
 
 class Scenario(PlanTask):
@@ -67,7 +61,8 @@ class Scenario(PlanTask):
         record = read_outcome(self.folder())
         if record is None or record.get("fingerprint") != self.fingerprint:
             return False
-        return record["status"] == "infeasible" or self.publish_task().complete()
+        # A published scenario's record is its run's manifest: current when it is a run without documents.
+        return record["status"] == "infeasible" or record.get("documents", True) is False
 
     def run(self):
         infeasible = self.requires().infeasible()
