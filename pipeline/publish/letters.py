@@ -208,7 +208,7 @@ def letters_for(tables: RunTables, plan: Plan, settings: DocumentSettings, manif
             common[standard] = values
         values = common[standard]
         text = render_letter(row, standard, values, templates, minors, own_county_authority=sizes[row["fylke"]] == 1)
-        extra = tidy(attachment(row, standard, {**values, "kommune": str(row["kommune"]), "year": values["year"],
+        extra = tidy(attachment(row, standard, {**values, "kommune": str(row["kommune"]),
                                                 "request": number(int(row["request"]))},
                                 templates, manifest, targets))
         title = f"{values['subject']} i {values['year']} - {row['kommune']} kommune"

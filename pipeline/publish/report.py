@@ -109,7 +109,8 @@ def banner_html(manifest: dict) -> str:
             "ikke hva kommunene skal bes om. Bytt ut filene med de virkelige før planen brukes.</div>")
 
 
-def summary_html(a: pd.DataFrame, plan: Plan, minors) -> str:
+def summary_html(tables: RunTables, plan: Plan, minors) -> str:
+    a = tables.allocation
     request, population = int(a["request"].sum()), int(a["population"].sum())
     items = [
         ("nasjonalt behov", f"{number(plan.need_persons)} personer"),
@@ -124,7 +125,7 @@ def summary_html(a: pd.DataFrame, plan: Plan, minors) -> str:
         items.append(("enslige mindreårige (nasjonalt)", f"{minors[0]}, hvorav {minors[1]} under 15 år bosettes av Bufetat"))
     if "em_request" in a.columns:
         items.append(("enslige mindreårige anmodet fra kommunene", str(int(a["em_request"].sum()))))
-    if {"previous", "change"} <= set(a.columns):
+    if tables.is_replan:
         items.append(("forrige plans anmodninger i alt", f"{number(int(a['previous'].sum()))} personer"))
         items.append(("kommuner med endret anmodning", str(int((a["change"] != 0).sum()))))
     return _kv("summary-table", items)
@@ -251,11 +252,16 @@ def not_asked_reason(row: dict, binding: str, minutes) -> str:
     return "målet er for lite til minstetallet"
 
 
+def per_1000(a: pd.DataFrame) -> pd.Series:
+    """Request per 1,000 inhabitants of each municipality asked (NaN where not asked)."""
+    return (a["request"] / a["population"] * 1000.0).where(a["request"] > 0)
+
+
 def municipalities_html(tables: RunTables, letters: set[str], previous: pd.DataFrame | None, year: int,
                         minutes) -> str:
     """Every municipality, one row each (``data-fylke`` for the filter, ``data-v`` for sorting and the
     totals of the visible rows, which the page's script keeps up to date)."""
-    a = tables.allocation.assign(per_1000=lambda f: (f["request"] / f["population"] * 1000.0).where(f["request"] > 0))
+    a = tables.allocation.assign(per_1000=per_1000(tables.allocation))
     code = a["kommunenummer"]
     # (header, values, decimals or None for text, summed)
     columns = [("innbyggere", a["population"], 0, False), ("anmodning", a["request"], 0, True),
@@ -338,8 +344,7 @@ def map_html(tables: RunTables, settings: DocumentSettings) -> str:
     if not settings.municipality_shapes:
         return "<p>Kartet mangler (ingen kommunegrenser i dataene).</p>"
     a = tables.allocation
-    values = {r["kommunenummer"]: (r["request"] / r["population"] * 1000.0 if r["request"] > 0 else None)
-              for r in a.to_dict("records")}
+    values = {code: (None if pd.isna(v) else v) for code, v in zip(a["kommunenummer"], per_1000(a))}
     names = dict(zip(a["kommunenummer"], a["kommune"]))
     return choropleth_svg(settings.municipality_shapes, settings.county_shapes, values,
                           "Anmodning per 1 000 innbyggere", names=names, unit="per 1 000", missing_label="ikke anmodet")
@@ -355,7 +360,7 @@ def render_report(tables: RunTables, plan: Plan, manifest: dict, settings: Docum
         "year": str(plan.year),
         "last_year": str(plan.year - 1),
         "banner": banner_html(manifest),
-        "summary": summary_html(a, plan, minors_figures(plan, settings.letters)),
+        "summary": summary_html(tables, plan, minors_figures(plan, settings.letters)),
         "files": files_html(tables.is_replan, len(letters)),
         "map": map_html(tables, settings),
         "fairness": fairness_html(manifest),

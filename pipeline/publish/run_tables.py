@@ -14,10 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.inputs.source import Source
-from pipeline.publish.solution import read_allocation
+from pipeline.publish.solution import read_run_allocation
 
-ALLOCATION, TARGETS, EXPLAIN, SHORTFALLS, CHANGES = (
-    "allocation.csv", "targets.csv", "explain.csv", "shortfalls.csv", "changes.csv")
+TARGETS, EXPLAIN, SHORTFALLS = "targets.csv", "explain.csv", "shortfalls.csv"
 
 
 @dataclass(frozen=True)
@@ -39,7 +38,7 @@ class RunTables:
 
 def read_run_tables(folder: Path) -> RunTables:
     folder = Path(folder)
-    allocation = read_allocation(Source.read(folder / ALLOCATION)).reset_index()
+    allocation = read_run_allocation(folder).reset_index()
     targets = _csv(folder / TARGETS).set_index("kommunenummer")
     binding = _csv(folder / EXPLAIN).set_index("kommunenummer")["binding"].fillna("")
     shortfalls = _csv(folder / SHORTFALLS, {"origin": str, "receiver": str}) if (folder / SHORTFALLS).is_file() else None
