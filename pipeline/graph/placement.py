@@ -92,12 +92,11 @@ def placement_setting(batch: PlacementBatch, plan_run: Path, travel: pd.DataFram
 
 
 def check(households: pd.DataFrame, municipalities: pd.DataFrame, travel: pd.DataFrame, placements: pd.DataFrame,
-          minutes: float, what: str) -> list:
-    """The independent check; any violation fails the task."""
+          minutes: float, what: str) -> None:
+    """The independent check; any violation fails the task (so what is written has none)."""
     violations = verify_placement(households, municipalities, travel, placements, minutes)
     if violations:
         raise VerificationFailed(f"{what}: verification failed: {violations_line(violations)}")
-    return violations
 
 
 class Place(PlacementTask):
@@ -111,11 +110,10 @@ class Place(PlacementTask):
         params, solver = placement_params(self.resolved), placement_solver(self.resolved)
         households = batch.this_year()
         result = place(PlaceInputs(households, s.municipalities, s.travel), params, make_solvers(solver))
-        violations = check(households, s.municipalities, s.travel, result.placements, params.reasonable_minutes,
-                           f"placement {batch.name}")
+        check(households, s.municipalities, s.travel, result.placements, params.reasonable_minutes,
+              f"placement {batch.name}")
         atomic_folder(self.out_dir, self.folder(), lambda staging: write_placement(
-            staging, batch, result, s.municipalities, batch.carried(), violations, s.names, params, solver,
-            s.allocation))
+            staging, batch, result, s.municipalities, batch.carried(), s.names, params, solver, s.allocation))
 
 
 def progress(week: int, weeks: int, households: int) -> None:
@@ -132,7 +130,8 @@ class PlaceYear(PlacementTask):
 
     def run(self):
         s, batch = self.setting(), self.batch
-        params, solvers = placement_params(self.resolved), make_solvers(placement_solver(self.resolved))
+        params, solver = placement_params(self.resolved), placement_solver(self.resolved)
+        solvers = make_solvers(solver)
         batches = weekly_batches(batch.arrivals.households)
         runs = {name: run(batches, s.municipalities, s.travel, params, solvers, year=batch.year, progress=progress)
                 for name, run in (("weekly", simulate_year), ("hindsight", hindsight))}
@@ -142,4 +141,4 @@ class PlaceYear(PlacementTask):
         weeks = week_table(runs["weekly"], batches, s.municipalities, params)
         atomic_folder(self.out_dir, self.folder(), lambda staging: write_year(
             staging, batch, weeks, comparison_table(compare(runs["weekly"], runs["hindsight"])), runs,
-            params, placement_solver(self.resolved), s.allocation))
+            params, solver, s.allocation))
