@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 import pulp
 
+from optimiser.criteria import damping_factor
 from optimiser.solve import SolveStatus, solve
 
 WEIGHT_DECIMALS = 4
@@ -236,13 +237,6 @@ class YearsCalibration:
     weights: dict[str, float]
     curve: pd.Series
     per_year: pd.Series
-
-
-def damping_factor(growth: float, damping: float) -> float:
-    """f = max(1, growth)^(-damping): the part of the share criteria's weight kept when the need grows."""
-    if growth <= 0:
-        raise ValueError(f"need growth must be positive, got {growth}")
-    return max(1.0, float(growth)) ** (-float(damping))
 
 
 def year_rates(inputs: YearInputs, exponent: float, damping: float, codes: pd.Index, total: float,

@@ -120,11 +120,16 @@ def criterion_shares(population: pd.Series, indicator_frame: pd.DataFrame, expon
     return weighted / weighted.sum(axis=0)
 
 
+def damping_factor(growth: float, damping: float) -> float:
+    """f = max(1, growth)^(-damping): the part of the share criteria's weight kept when the need grows."""
+    if growth <= 0:
+        raise ValueError(f"need growth must be positive, got {growth}")
+    return max(1.0, float(growth)) ** (-float(damping))
+
+
 def kept_share(need: float, last_need: float | None, damping: float) -> float:
-    """f = max(1, N / N_last)^(-damping); 1 without a last need."""
-    if not last_need or damping == 0:
-        return 1.0
-    return max(1.0, float(need) / float(last_need)) ** (-float(damping))
+    """``damping_factor`` of the growth N / N_last (the formula calibration fits); 1 without a last need."""
+    return damping_factor(max(1.0, float(need) / float(last_need)), damping) if last_need else 1.0
 
 
 def targets(population: pd.Series, criteria: Criteria, cfg: CriteriaConfig, need: int) -> Targets:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from optimiser import history
 from optimiser.bands import Bands
 
 # Criteria the engine knows.  ``population`` is the spread criterion (every
@@ -17,16 +18,8 @@ from optimiser.bands import Bands
 # (``optimiser.criteria``).  History shares enter as distributions of their
 # own; planner-supplied criteria have no public nationwide source and are read
 # from optional files.
-SHARE_CRITERIA = ("request_last", "request_recent", "decided_recent", "settled_recent")
-BUILTIN_CRITERIA = (
-    "population",
-    "centrality",
-    "upper_secondary",
-    "labour_market",
-    "refugees_per_inhabitant",
-    "settled_per_inhabitant",
-    "completion",
-) + SHARE_CRITERIA
+SHARE_CRITERIA = history.SHARES
+BUILTIN_CRITERIA = ("population", "centrality", "upper_secondary", "labour_market") + history.INDICATORS + SHARE_CRITERIA
 PLANNER_CRITERIA = ("introduction_results", "employment")
 ALL_CRITERIA = BUILTIN_CRITERIA + PLANNER_CRITERIA
 # Criteria read from the structural registers (schools, commuting regions,
