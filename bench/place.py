@@ -65,12 +65,12 @@ from optimiser.place import (
     household_classes,
     place,
 )
+from optimiser.place_year import fill_spread
 from optimiser.verify_place import verify_placement
 from pipeline.graph.placement import placement_setting
 from pipeline.plans.placement import placement_params, placement_solver, resolve_batch
 from pipeline.plans.resolve import resolve_plan
 from pipeline.publish.network import network_from_json
-from pipeline.publish.placement import fill_spread
 from pipeline.solvers import make_solvers
 
 SECTION = "## Placement"

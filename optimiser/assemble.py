@@ -22,8 +22,8 @@ def default_capacity(population: pd.Series, rule: CapacityRule, minimum_request:
     base  = max(minimum_request, ceil(factor * base_per_1000 * population / 1000))
     extra = ceil(factor * extra_per_1000 * population / 1000)
     """
-    base = _persons(rule.factor * rule.base_per_1000_inhabitants * population / 1000.0).clip(lower=minimum_request)
-    extra = _persons(rule.factor * rule.extra_per_1000_inhabitants * population / 1000.0)
+    base = persons_up(rule.factor * rule.base_per_1000_inhabitants * population / 1000.0).clip(lower=minimum_request)
+    extra = persons_up(rule.factor * rule.extra_per_1000_inhabitants * population / 1000.0)
     return pd.DataFrame({"base_capacity": base, "extra_capacity": extra}, index=population.index)
 
 
@@ -139,10 +139,10 @@ def scaled_answers(answers: pd.DataFrame, factor: float) -> pd.DataFrame:
     rounded up to whole persons (``CapacityRule.factor``); as given for 1."""
     if factor == 1:
         return answers
-    return answers.assign(**{c: _persons(answers[c] * factor, whole=False) for c in SCALED_ANSWERS if c in answers})
+    return answers.assign(**{c: persons_up(answers[c] * factor, whole=False) for c in SCALED_ANSWERS if c in answers})
 
 
-def _persons(values: pd.Series, whole: bool = True) -> pd.Series:
+def persons_up(values: pd.Series, whole: bool = True) -> pd.Series:
     """Rounded up to whole persons, after a nudge down by far less than a person:
     in floating point 0.1 * 3 * 60,000 / 1,000 is 18.000000000000004, which is 18
     persons, not 19.  ``whole=False`` keeps the float dtype (and NaN)."""

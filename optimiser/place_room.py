@@ -40,6 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from optimiser.assemble import persons_up
+
 DECISION_ON_FILE = "decision"
 REQUEST = "request"
 
@@ -87,7 +89,7 @@ def municipality_room(plan: PlanRoom, ledger: pd.DataFrame | None = None) -> pd.
     extra = (total - np.maximum(decision, already)).clip(lower=0.0)
     extra = np.minimum(extra, a["extra_capacity"].astype(float)).where(decision > 0, 0.0)
     stated = plan.health_capacity.reindex(codes)
-    health = stated.where(stated.notna(), np.ceil(plan.complex_health_share * decision - 1e-9))
+    health = stated.where(stated.notna(), persons_up(plan.complex_health_share * decision, whole=False))
     em = plan.em_capacity.reindex(codes).fillna(0.0)
     return pd.DataFrame({
         "decision": decision, "decision_from": np.where(on_file.notna(), DECISION_ON_FILE, REQUEST),

@@ -106,7 +106,8 @@ def _run(batches: list[pd.DataFrame], start: dict[int, pd.DataFrame], travel: pd
     weeks, placed, carried = [], [], []
     for week, batch in enumerate(batches, start=1):
         counted = counts_in_year(batch)
-        carried.append(batch[~counted.isin(list(ledgers))])
+        in_ledger = counted.isin(list(ledgers))
+        carried.append(batch[~in_ledger])
         for ledger_year in sorted(ledgers):
             households = batch[counted == ledger_year]
             if households.empty:
@@ -118,7 +119,7 @@ def _run(batches: list[pd.DataFrame], start: dict[int, pd.DataFrame], travel: pd
             log.info("week %d, year %d: %d households, objective %.2f", week, ledger_year, len(households),
                      result.objective)
         if progress is not None:
-            progress(week, len(batches), int(counted.isin(list(ledgers)).sum()))
+            progress(week, len(batches), int(in_ledger.sum()))
     placements = pd.concat(placed, ignore_index=True) if placed else pd.DataFrame()
     households = pd.concat(batches, ignore_index=True)
     summary = year_summary(households, placements, start[year], travel, params, year)
@@ -143,14 +144,23 @@ def year_summary(households: pd.DataFrame, placements: pd.DataFrame, municipalit
     at = h["household_id"].map(mine.set_index("household_id")["kommunenummer"]) if len(h) else h["household_id"]
     cost = placement_cost(PlaceInputs(h, municipalities, travel), at, params)
     held = municipalities["already"] + h.groupby(at)["persons"].sum().reindex(municipalities.index, fill_value=0)
-    fill = (held / municipalities["decision"].where(municipalities["decision"] > 0)).dropna()
+    spread = fill_spread(held / municipalities["decision"].where(municipalities["decision"] > 0))
     beyond = (mine["minutes_from_tie"] - params.reasonable_minutes).clip(lower=0) if len(mine) else pd.Series()
     persons = mine["persons"] if len(mine) else pd.Series(dtype=float)
     return {"year": year, "households": len(h), "total_cost": cost["total"], "costs": cost,
-            "fill_spread_std": float(fill.std(ddof=0)) if len(fill) else 0.0,
-            "fill_spread_range": float(fill.max() - fill.min()) if len(fill) else 0.0,
+            "fill_spread_std": spread["std"], "fill_spread_range": spread["range"],
             "beyond_reach": int((beyond > 0).sum()),
             "person_minutes_beyond": float((beyond.fillna(0) * persons).sum())}
+
+
+def fill_spread(fill: pd.Series) -> dict:
+    """Spread of fill rates (share of decision; NaN where there is no decision)
+    over the municipalities with a decision: std, min, max, range."""
+    fill = fill.dropna()
+    if fill.empty:
+        return {"std": 0.0, "min": None, "max": None, "range": 0.0}
+    return {"std": float(fill.std(ddof=0)), "min": float(fill.min()), "max": float(fill.max()),
+            "range": float(fill.max() - fill.min())}
 
 
 COMPARED = ("total_cost", "fill_spread_std", "fill_spread_range", "beyond_reach", "person_minutes_beyond")
@@ -182,7 +192,7 @@ def week_table(year: YearResult, batches: Sequence[pd.DataFrame], municipalities
             continue
         r, p = w.result, w.result.placements
         held = held + p.groupby("kommunenummer")["persons"].sum().reindex(m.index, fill_value=0)
-        fill = (held / decision).dropna()
+        spread = fill_spread(held / decision)
         start = pd.to_datetime(batches[w.week - 1]["ready_date"]).min().to_period("W-SUN").start_time
         rows.append({
             "week": w.week, "week_start": start, "households": len(p), "persons": int(p["persons"].sum()),
@@ -191,7 +201,6 @@ def week_table(year: YearResult, batches: Sequence[pd.DataFrame], municipalities
             "extra_tier_persons": int(r.fill["extra_used"].sum()), "objective": r.objective, "lp_bound": r.lp_bound,
             "gap": r.gap, "status": r.status.value, "solve_seconds": r.solve_seconds,
             "fill_rate": float(held.sum() / decision.sum()) if decision.sum() > 0 else 0.0,
-            "fill_spread_std": float(fill.std(ddof=0)) if len(fill) else 0.0,
-            "fill_spread_range": float(fill.max() - fill.min()) if len(fill) else 0.0,
+            "fill_spread_std": spread["std"], "fill_spread_range": spread["range"],
         })
     return pd.DataFrame(rows)

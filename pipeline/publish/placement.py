@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.place import PlaceParams, PlaceResult
+from optimiser.place_year import fill_spread
 from optimiser.plan import SolverConfig
 from optimiser.verify import report
 from optimiser.verify_place import RULES as PLACE_RULES
@@ -45,15 +46,6 @@ def placement_folder(out: Path, plan: str, batch: str) -> Path:
 
 def year_folder(out: Path, plan: str, batch: str) -> Path:
     return Path(out) / f"{plan}-year-{batch}"
-
-
-def fill_spread(fill: pd.Series) -> dict:
-    """Spread of fill rates (share of decision) over municipalities with a decision."""
-    fill = fill.dropna()
-    if fill.empty:
-        return {"std": 0.0, "min": None, "max": None, "range": 0.0}
-    return {"std": float(fill.std(ddof=0)), "min": float(fill.min()), "max": float(fill.max()),
-            "range": float(fill.max() - fill.min())}
 
 
 def placement_counts(result: PlaceResult, params: PlaceParams) -> dict:
