@@ -173,9 +173,7 @@ def _random(design: SweepDesign, criteria: Sequence[str], granularity: int) -> t
 
 
 def _draw(rng: np.random.Generator, axis: Axis, whole: bool = False) -> float:
-    if axis.form == "values":
-        return float(axis.values[int(rng.integers(len(axis.values)))])
-    if axis.form == "grid":
+    if axis.form != "range":
         values = axis.grid_values()
         return float(values[int(rng.integers(len(values)))])
     if whole:
