@@ -66,38 +66,31 @@ def read_inputs(resolved: ResolvedPlan) -> PlanInputs:
     status, status_illustrative = None, False
     if resolved.status_file is not None:
         status, status_illustrative = read_status(plan, municipalities, files.get_source(resolved.status_file))
-    standards = None
-    if resolved.letters is not None:
-        standards = read_standards(files.get_source(resolved.standards_file), municipalities)
-    def national(name: str):
-        return files.get_source(national_path(name, resolved.data_dir))
-
+    standards, municipality_shapes, county_shapes = plan_documents(resolved, municipalities)
     return PlanInputs(resolved=resolved, data=data, submissions=submissions, status=status,
                       status_illustrative=status_illustrative, standards=standards,
-                      municipality_shapes=read_shapes(national("municipality_shapes"), "kommunenummer", "kommune",
-                                                      municipalities.index),
-                      county_shapes=read_shapes(national("county_shapes"), "fylke", "fylkesnavn",
-                                                pd.Index(sorted(municipalities["fylke"].unique()))),
+                      municipality_shapes=municipality_shapes, county_shapes=county_shapes,
                       previous_year=year_of(data.history, plan.year - 1, municipalities.index))
 
 
 # Inputs parsed for plans that differ only in what the parse does not depend
-# on (a sweep's scenarios): key -> value, a few keys at most per kind.
-_PARSED: dict[tuple, object] = {}
+# on (a sweep's scenarios): kind -> key -> value, a few keys at most per kind.
+_PARSED: dict[str, dict[tuple, object]] = {}
 PARSED_KEYS = 8
 
 
-def _parsed_once(key: tuple, parse):
-    if key not in _PARSED:
-        while len(_PARSED) >= PARSED_KEYS:
-            _PARSED.pop(next(iter(_PARSED)))
-        _PARSED[key] = parse()
-    return _PARSED[key]
+def _parsed_once(kind: str, key: tuple, parse):
+    parsed = _PARSED.setdefault(kind, {})
+    if key not in parsed:
+        while len(parsed) >= PARSED_KEYS:
+            parsed.pop(next(iter(parsed)))
+        parsed[key] = parse()
+    return parsed[key]
 
 
 def _data_key(resolved: ResolvedPlan) -> tuple:
     plan = resolved.plan
-    return ("data", str(resolved.data_dir), plan.name, plan.year, plan.population_year,
+    return (str(resolved.data_dir), plan.name, plan.year, plan.population_year,
             tuple(sorted(resolved.files.hashes().items())))
 
 
@@ -105,7 +98,7 @@ def plan_data(resolved: ResolvedPlan) -> PlanData:
     """``read_plan_data`` for ``resolved``, parsed once per process for every
     plan with the same files, data folder, name, year and population year
     (all that ``read_plan_data`` reads of a plan)."""
-    return _parsed_once(_data_key(resolved),
+    return _parsed_once("data", _data_key(resolved),
                         lambda: read_plan_data(resolved.plan, resolved.files, resolved.data_dir))
 
 
@@ -115,7 +108,30 @@ def plan_submissions(resolved: ResolvedPlan, data: PlanData) -> Submissions:
     rules (all that ``read_submissions`` reads of a plan: the checks compare
     recommendations with the need)."""
     plan = resolved.plan
-    key = ("submissions", _data_key(resolved), str(resolved.own_inputs), str(resolved.base_inputs), plan.year,
+    key = (_data_key(resolved), str(resolved.own_inputs), str(resolved.base_inputs), plan.year,
            plan.need_persons, plan.unaccompanied_minors, plan.submissions)
-    return _parsed_once(key, lambda: read_submissions(plan, data.municipalities, resolved.files, resolved.own_inputs,
-                                                      resolved.base_inputs))
+    return _parsed_once("submissions", key, lambda: read_submissions(
+        plan, data.municipalities, resolved.files, resolved.own_inputs, resolved.base_inputs))
+
+
+def plan_documents(resolved: ResolvedPlan, municipalities: pd.DataFrame) -> tuple:
+    """What the documents read besides the run: the written standards (when the plan
+    writes letters, else None) and the municipality and county shapes; parsed once
+    per process for every plan with the same files (a sweep's scenarios write no
+    documents and should not parse them again)."""
+    files = resolved.files
+
+    def parse():
+        def national(name: str):
+            return files.get_source(national_path(name, resolved.data_dir))
+
+        standards = None
+        if resolved.letters is not None:
+            standards = read_standards(files.get_source(resolved.standards_file), municipalities)
+        return (standards,
+                read_shapes(national("municipality_shapes"), "kommunenummer", "kommune", municipalities.index),
+                read_shapes(national("county_shapes"), "fylke", "fylkesnavn",
+                            pd.Index(sorted(municipalities["fylke"].unique()))))
+
+    key = (_data_key(resolved), resolved.letters is not None, str(resolved.standards_file))
+    return _parsed_once("documents", key, parse)
