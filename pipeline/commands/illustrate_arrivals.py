@@ -37,7 +37,6 @@ from pipeline.errors import InputError
 from pipeline.inputs.arrivals import REFUGEE_COLUMN, read_refugee_population
 from pipeline.inputs.catalog import PLACEMENT_FILES, national_path, plan_inputs_dir
 from pipeline.inputs.national import national_files, read_plan_data
-from pipeline.inputs.source import Source
 from pipeline.plans.load import plan_path
 from pipeline.plans.resolve import load_plan
 from pipeline.publish.files import atomic_file
@@ -60,8 +59,9 @@ def run(args: argparse.Namespace) -> int:
     out = out_file(Path(args.out_file), plan_inputs_dir(plan.name, data_dir))
     if not 0 < args.households <= 1_000_000:
         raise InputError("--households", f"{args.households} households", "draw between 1 and 1,000,000")
-    codes = read_plan_data(plan, national_files(data_dir), data_dir).municipalities.index
-    source = Source.read(national_path("refugees", data_dir))
+    files = national_files(data_dir)
+    codes = read_plan_data(plan, files, data_dir).municipalities.index
+    source = files.get_source(national_path("refugees", data_dir))
     refugees, year = read_refugee_population(source, codes, plan.year)
     shape = plan_shape(plan)
     frame = synthetic_arrivals(refugees, args.households, args.seed, ArrivalYear(year=plan.year, shape=shape))

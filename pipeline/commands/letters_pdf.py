@@ -11,7 +11,6 @@ Exit 2 with one line when the run, its letters or the browser engine is missing.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from pipeline.commands import flags
 from pipeline.errors import InputError
 from pipeline.plans.load import check_name
 from pipeline.publish.files import atomic_folder
-from pipeline.publish.manifest import MANIFEST
+from pipeline.publish.manifest import MANIFEST, read_manifest
 from pipeline.publish.pdf import ALL_LETTERS, CHROMIUM, PDF_DIR, EngineMissing, write_pdfs
 
 
@@ -35,9 +34,9 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     folder = out / plan
     manifest_path = folder / MANIFEST
-    if not manifest_path.is_file():
+    manifest = read_manifest(manifest_path)
+    if manifest is None:
         raise InputError(str(manifest_path), "no published run", f"run make allocate PLAN={plan} first")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     start = time.perf_counter()
     counts = {}
 
