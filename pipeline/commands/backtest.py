@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def training_years(year: int) -> list[int]:
-    return [t for t in range(FIRST_TRAINING_YEAR, year) if t != EXAM_YEAR and (t <= 2021 or t in (2023, 2024))]
+    return [t for t in range(FIRST_TRAINING_YEAR, year) if t != EXAM_YEAR]
 
 
 def backtest_year(reader: YearReader, year: int, settings: FitSettings) -> dict:

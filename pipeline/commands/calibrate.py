@@ -157,18 +157,23 @@ class YearData:
 
 
 class YearReader:
-    """Builds ``YearData`` for any year from one resolved base plan (files read once)."""
+    """Builds ``YearData`` for any year from one resolved base plan (files read once,
+    each year's data and criteria built once: a backtest asks for the same years again)."""
 
     def __init__(self, resolved: ResolvedPlan):
         self.resolved = resolved
         self._access: pd.DataFrame | None = None
+        self._data: dict[int, PlanData] = {}
+        self._years: dict[tuple[int, tuple[str, ...]], YearData] = {}
 
     def plan_for(self, year: int, **changes) -> Plan:
         base = self.resolved.plan
         return dataclasses.replace(base, year=year, name=f"calibration-{year}", **changes)
 
     def data(self, year: int) -> PlanData:
-        return read_plan_data(self.plan_for(year), self.resolved.files, self.resolved.data_dir)
+        if year not in self._data:
+            self._data[year] = read_plan_data(self.plan_for(year), self.resolved.files, self.resolved.data_dir)
+        return self._data[year]
 
     def access(self, data: PlanData) -> pd.DataFrame:
         if self._access is None:
@@ -192,6 +197,12 @@ class YearReader:
 
     def year(self, year: int, excluded: tuple[str, ...] = ()) -> YearData:
         """The year's data without the ``excluded`` criteria."""
+        key = (year, tuple(excluded))
+        if key not in self._years:
+            self._years[key] = self._year(year, key[1])
+        return self._years[key]
+
+    def _year(self, year: int, excluded: tuple[str, ...]) -> YearData:
         data = self.data(year)
         found = criteria.criteria_of(data, self.access(data), self.resolved.plan.network.reasonable_travel_minutes,
                                      year)
