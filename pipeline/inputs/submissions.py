@@ -77,10 +77,7 @@ def read_submissions(plan: Plan, municipalities: pd.DataFrame, files: FileSet, o
     year, the need, the EM quota and the submission rules: the key under which
     ``pipeline.plans.inputs.plan_submissions`` shares the result between plans."""
     def pick(name: str) -> Path:
-        mine = own / name
-        if base is None or files.has(mine) or files.under(mine):
-            return mine
-        return base / name
+        return submission_path(name, files, own, base)
 
     recs, recs_illustrative = _read_counties(plan, files.under(own / "counties", ".csv"), municipalities)
     ks_path = pick("ks.yaml")
@@ -90,6 +87,15 @@ def read_submissions(plan: Plan, municipalities: pd.DataFrame, files: FileSet, o
                               illustrative=recs_illustrative or ks_illustrative or answers_illustrative)
     _cross_check(plan, submissions, ks_path, municipalities["fylke"])
     return submissions
+
+
+def submission_path(name: str, files: FileSet, own: Path, base: Path | None) -> Path:
+    """Where a plan reads the submission file ``name``: its own folder, or a
+    re-plan's base plan's folder where it has none of its own."""
+    mine = own / name
+    if base is None or files.has(mine) or files.under(mine):
+        return mine
+    return base / name
 
 
 def _is_illustrative(source: Source) -> bool:
