@@ -24,7 +24,16 @@ import pandas as pd
 
 from pipeline.errors import InputError
 from pipeline.inputs.source import Source
-from pipeline.inputs.tables import MAX_PERSONS, MAX_POPULATION, Column, check_codes, fail_at, read_by_year, read_table
+from pipeline.inputs.tables import (
+    MAX_PERSONS,
+    MAX_POPULATION,
+    Column,
+    check_codes,
+    fail_at,
+    first_line,
+    read_by_year,
+    read_table,
+)
 
 EXAM_YEAR = 2022  # plans for 2022 are judged against its real figures: none may be read
 FIRST_YEAR, LAST_YEAR = 2000, 2100
@@ -80,7 +89,7 @@ def read_requests_of_year(source: Source, year: int, codes: pd.Index) -> pd.Seri
 
 
 def population_years(source: Source) -> list[int]:
-    header = source.text().splitlines()[0].split(",") if source.text() else []
+    header = first_line(source).split(",")
     return sorted(int(m.group(1)) for c in header if (m := POPULATION_COLUMN.match(c.strip())))
 
 
