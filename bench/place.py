@@ -270,9 +270,10 @@ def main(argv: list[str] | None = None) -> int:
         common.cold_run(["reallocate", "--plan", PLAN, "--out", str(out)])
         resolved = resolve_plan(PLAN)
         batch = resolve_batch(resolved, args.arrivals)
-        travel = network_from_json(json.loads(next((out / ".cache" / "network").glob("*/network.json"))
-                                              .read_text(encoding="utf-8"))).travel
-        setting = placement_setting(batch, out / PLAN, travel)
+        net = network_from_json(json.loads(next((out / ".cache" / "network").glob("*/network.json"))
+                                           .read_text(encoding="utf-8")))
+        travel = net.travel
+        setting = placement_setting(batch, out / PLAN, net)
         inputs = PlaceInputs(batch.arrivals.households, setting.municipalities, travel)
         params, solvers = placement_params(resolved), make_solvers(placement_solver(resolved))
         rows = national_rows(inputs, params, place_runs(inputs, params, solvers, args.runs))

@@ -101,6 +101,7 @@ import pandas as pd
 import pulp
 
 from optimiser.bands import Bands, BandVars, add_banded_deviation, band_cost
+from optimiser.plan import PlacementConfig
 from optimiser.solve import InfeasiblePlan, SolveStatus, solve
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,15 @@ class PlaceParams:
         if self.beyond_reach_candidates < 0 or self.pricing_rounds < 1:
             return "beyond_reach_candidates must be >= 0 and pricing_rounds >= 1"
         return None
+
+
+def params_from(config: PlacementConfig, reasonable_minutes: float, **limits) -> PlaceParams:
+    """The placement's parameters from a plan's ``placement`` section and its
+    reasonable travel time; ``limits``: the solve's own settings (``exact_pairs``, ...)."""
+    return PlaceParams(reasonable_minutes=reasonable_minutes, cost_per_minute_beyond=config.cost_per_minute_beyond,
+                       extra_tier_price=config.extra_tier_price, fill_bands=config.fill_bands,
+                       fill_weight=config.fill_weight,
+                       outcome_weight=config.outcome_weight if config.outcome else 0.0, **limits)
 
 
 def fill_gain_per_person(params: PlaceParams) -> float:

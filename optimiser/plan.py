@@ -162,6 +162,25 @@ class SubmissionsConfig:
 
 
 @dataclass(frozen=True)
+class PlacementConfig:
+    """Prices of placing households during the year (``optimiser.place``; the
+    reasonable travel time is the network's).  Per person unless stated."""
+
+    # Per person and minute beyond the reasonable travel time from the tie.
+    cost_per_minute_beyond: float = 0.1
+    # Per person placed in volunteered extra room; must exceed what even fill
+    # and the outcome can gain by moving a person (optimiser.place.PlaceParams.check).
+    extra_tier_price: float = 10.0
+    fill_weight: float = 1.0
+    fill_bands: Bands = field(default_factory=Bands)
+    # A criterion with values 0..1 (e.g. labour_market: the population within
+    # reach) as each person's outcome in the receiving municipality, priced at
+    # outcome_weight * (1 - value); null or weight 0: off.
+    outcome: str | None = None
+    outcome_weight: float = 0.0
+
+
+@dataclass(frozen=True)
 class ReplanConfig:
     """A mid-year re-plan of ``base_plan`` (see ``optimiser.reallocate``).
 
@@ -201,6 +220,7 @@ class Plan:
     unaccompanied_minors: UnaccompaniedMinors | None = None
     submissions: SubmissionsConfig = field(default_factory=SubmissionsConfig)
     replan: ReplanConfig | None = None
+    placement: PlacementConfig = field(default_factory=PlacementConfig)
     description: str = ""
 
     @property

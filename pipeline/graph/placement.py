@@ -19,6 +19,7 @@ from pathlib import Path
 import luigi
 import pandas as pd
 
+from optimiser.network import Network
 from optimiser.place import PlaceInputs, place
 from optimiser.place_room import municipality_room
 from optimiser.place_year import compare, hindsight, simulate_year, week_table, weekly_batches
@@ -27,7 +28,13 @@ from optimiser.verify_place import verify_placement
 from pipeline.graph.tasks import PlanTask, PrivateParameter, Publish, VerificationFailed
 from pipeline.inputs.source import Source
 from pipeline.plans.inputs import read_inputs
-from pipeline.plans.placement import PlacementBatch, placement_params, placement_solver, plan_room
+from pipeline.plans.placement import (
+    PlacementBatch,
+    outcome_values,
+    placement_params,
+    placement_solver,
+    plan_room,
+)
 from pipeline.publish.files import atomic_folder
 from pipeline.publish.manifest import MANIFEST, manifest_matches
 from pipeline.publish.placement import (
@@ -77,17 +84,21 @@ class PlacementTask(PlanTask):
 
     def setting(self) -> Setting:
         return placement_setting(self.batch, Path(self.input()["plan"].path).parent,
-                                 self.requires()["network"].load().travel)
+                                 self.requires()["network"].load())
 
 
-def placement_setting(batch: PlacementBatch, plan_run: Path, travel: pd.DataFrame) -> Setting:
+def placement_setting(batch: PlacementBatch, plan_run: Path, net: Network) -> Setting:
     """The room by ``optimiser.place_room`` from the plan's inputs, its
-    published allocation in ``plan_run`` and the ledger; ``travel``: minutes
-    from the plan's network."""
+    published allocation in ``plan_run`` and the ledger, with the outcome
+    score where the plan prices one; travel minutes from the plan's network."""
     source = Source.read(Path(plan_run) / "allocation.csv")
     allocation = read_allocation(source)
-    room = municipality_room(plan_room(read_inputs(batch.resolved), allocation), batch.ledger)
-    return Setting(municipalities=room, travel=travel, names=allocation["kommune"],
+    inputs = read_inputs(batch.resolved)
+    room = municipality_room(plan_room(inputs, allocation), batch.ledger)
+    outcome = outcome_values(inputs, net.access)
+    if outcome is not None:
+        room = room.assign(outcome=outcome.reindex(room.index))
+    return Setting(municipalities=room, travel=net.travel, names=allocation["kommune"],
                    allocation={str(source.path): source.sha256})
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from optimiser.bands import Bands
+from optimiser.place import params_from
 from optimiser.plan import ALL_CRITERIA, Plan
 from pipeline.errors import InputError
 from pipeline.inputs.catalog import inside
@@ -163,6 +164,17 @@ def check_plan(plan: Plan, where: str) -> None:
         bad("unaccompanied_minors.minimum_request", "must be >= 0")
     if plan.replan is not None and plan.replan.shortfall_outside_reach < 0:
         bad("replan.shortfall_outside_reach", "must be >= 0")
+    _check_placement(plan, bad)
+
+
+def _check_placement(plan: Plan, bad) -> None:
+    cfg = plan.placement
+    if cfg.outcome is not None and cfg.outcome not in ALL_CRITERIA:
+        bad("placement.outcome", f"unknown criterion {cfg.outcome!r}; known: {', '.join(ALL_CRITERIA)}")
+    if cfg.outcome is None and cfg.outcome_weight > 0:
+        bad("placement.outcome_weight", "is set but placement.outcome names no criterion")
+    if problem := params_from(cfg, plan.network.reasonable_travel_minutes).check():
+        bad("placement", problem)
 
 
 def _check_criteria(plan: Plan, bad) -> None:

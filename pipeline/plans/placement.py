@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimiser.place import PlaceParams
+from optimiser.criteria import criteria_of
+from optimiser.place import PlaceParams, params_from
 from optimiser.place_room import PlanRoom
 from optimiser.place_year import counts_in_year
 from optimiser.plan import SolverConfig
@@ -139,10 +140,25 @@ def plan_room(inputs: PlanInputs, allocation: pd.DataFrame) -> PlanRoom:
         complex_health_share=inputs.plan.submissions.complex_health_share)
 
 
+def outcome_values(inputs: PlanInputs, access: pd.DataFrame) -> pd.Series | None:
+    """Each municipality's outcome score (0..1): the plan's ``placement.outcome``
+    criterion as the plan's own criteria compute it (``access`` from its
+    network), or None when the plan prices no outcome."""
+    plan = inputs.plan
+    name = plan.placement.outcome
+    if name is None or plan.placement.outcome_weight <= 0:
+        return None
+    found = criteria_of(inputs.data, access, plan.network.reasonable_travel_minutes, plan.year).indicators
+    if name not in found.columns:
+        raise InputError(str(inputs.resolved.plan_files[0]), f"placement.outcome: {name} has no data for this plan",
+                         "supply its file under data/inputs/ or name another criterion")
+    return found[name].rename("outcome")
+
+
 def placement_params(resolved: ResolvedPlan) -> PlaceParams:
-    """The placement's prices: ``optimiser.place``'s, with the plan's reasonable travel time."""
-    return PlaceParams(reasonable_minutes=resolved.plan.network.reasonable_travel_minutes,
-                       exact_pairs=PLACEMENT_EXACT_PAIRS)
+    """The placement's prices: the plan's ``placement`` section, with its reasonable travel time."""
+    plan = resolved.plan
+    return params_from(plan.placement, plan.network.reasonable_travel_minutes, exact_pairs=PLACEMENT_EXACT_PAIRS)
 
 
 def placement_solver(resolved: ResolvedPlan) -> SolverConfig:

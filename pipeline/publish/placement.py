@@ -99,6 +99,7 @@ def common_manifest(batch: PlacementBatch, kind: str, allocation: dict[str, str]
         "solver": {"names": [solver.name] + ([solver.fallback] if solver.fallback else []),
                    "options": solver_options(solver)},
         "params": json.loads(json.dumps(dataclasses.asdict(params), default=str)),
+        "outcome": resolved.plan.placement.outcome if params.outcome_weight > 0 else None,
         "room_rule": "optimiser.place_room (README, Placing households)",
     }
 

@@ -139,6 +139,34 @@ def test_even_fill_does_not_depend_on_municipality_codes():
     assert first.value_counts()["0001"] == second.value_counts()["0002"]
 
 
+# --------------------------------------------------------------------------- outcome
+
+def test_outcome_sends_a_person_where_fill_leaves_a_free_choice_to_the_better_outcome():
+    """One person, two equal municipalities: even fill is indifferent (the
+    target of half a person each lies between 0 and 1); with an outcome weight
+    the person goes to the better outcome, whichever code it has, and the
+    cost says so."""
+    h = households([{}])
+    params = PlaceParams(outcome_weight=1.5)
+    for outcome, best in (([0.9, 0.2], "0001"), ([0.2, 0.9], "0002")):
+        result, where = placed(h, municipalities([10, 10], outcome=outcome), line_travel([0, 300]), params)
+        assert where["H001"] == best
+        assert result.costs["outcome"] == pytest.approx(1.5 * (1 - 0.9))
+
+
+def test_outcome_never_outweighs_even_fill_or_reach():
+    """Ten single persons against decisions of 10 and 10: five each even where
+    the outcome differs most, since a person moved costs one person over and
+    one under the fill targets (2 at the first band's price 1) and gains only
+    1.9; a tied person stays within reach of its tie at the worse outcome."""
+    params = PlaceParams(outcome_weight=1.9)
+    m = municipalities([10, 10], outcome=[0.0, 1.0])
+    _, where = placed(households([{} for _ in range(10)]), m, line_travel([0, 300]), params)
+    assert where.value_counts().to_dict() == {"0001": 5, "0002": 5}
+    _, where = placed(households([{"tie": "0001"}]), m, line_travel([0, 300]), params)
+    assert where["H001"] == "0001"
+
+
 # --------------------------------------------------------------------------- the bound, errors
 
 def test_objective_never_below_lp_bound_and_gap_reported():

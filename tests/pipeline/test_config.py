@@ -56,6 +56,18 @@ def _capacity_factor_zero(raw):
     raw["capacity"]["factor"] = 0
 
 
+def _unknown_outcome(raw):
+    raw["placement"].update(outcome="happiness", outcome_weight=0.5)
+
+
+def _outcome_weight_without_outcome(raw):
+    raw["placement"].update(outcome=None, outcome_weight=0.5)
+
+
+def _extra_tier_cheaper_than_fill(raw):
+    raw["placement"]["extra_tier_price"] = 7.0  # even fill gains up to 2 * 4 * 1 = 8 per person moved
+
+
 # (id, change, key path the error must name)
 CASES = [
     ("unknown_key", _unknown_top, "need_people"),
@@ -68,6 +80,9 @@ CASES = [
     ("unknown_criterion", _unknown_criterion, "criteria.weights.happiness"),
     ("wrong_type_nested", _wrong_type_nested, "network.access_rule"),
     ("capacity_factor_zero", _capacity_factor_zero, "capacity.factor"),
+    ("unknown_outcome", _unknown_outcome, "placement.outcome"),
+    ("outcome_weight_without_outcome", _outcome_weight_without_outcome, "placement.outcome_weight"),
+    ("extra_tier_cheaper_than_fill", _extra_tier_cheaper_than_fill, "placement"),
 ]
 
 

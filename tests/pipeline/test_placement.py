@@ -15,6 +15,9 @@ from optimiser.verify_place import verify_placement
 from pipeline.__main__ import main
 from pipeline.inputs.arrivals import read_arrivals
 from pipeline.inputs.source import Source
+from pipeline.plans.inputs import read_inputs
+from pipeline.plans.placement import outcome_values, placement_params
+from pipeline.plans.resolve import resolve_plan
 from pipeline.publish.network import network_from_json
 
 PLAN = "2022-03"
@@ -106,6 +109,21 @@ def test_manifest_records_the_arrivals_the_plan_and_that_the_input_was_synthetic
     assert m["status"] in ("optimal", "feasible") and m["lp_bound"] <= m["objective"] + 1e-6
     assert m["counts"]["households"] + m["counts"]["carried_households"] == len(households())
     assert m["fill"]["after"]["std"] >= 0 and m["verify"]["ok"]
+
+
+def test_the_outcome_is_the_plans_criterion_and_off_by_default(out):
+    """placement.outcome names a criterion; its values are the plan's own
+    (labour_market: log of the population within reach over the largest),
+    and the shipped plan leaves the outcome off (weight 0)."""
+    net = network_from_json(json.loads(next((out / ".cache" / "network").glob("*/network.json")).read_text()))
+    assert outcome_values(read_inputs(resolve_plan(PLAN)), net.access) is None
+    assert manifest(out / FOLDER)["outcome"] is None and manifest(out / FOLDER)["params"]["outcome_weight"] == 0
+    resolved = resolve_plan(PLAN, overrides={"placement": {"outcome": "labour_market", "outcome_weight": 0.5}})
+    assert placement_params(resolved).outcome_weight == 0.5
+    values = outcome_values(read_inputs(resolved), net.access)
+    reach = net.access["reachable_population"].reindex(values.index)
+    assert values.between(0, 1).all() and values.max() == 1.0
+    assert values.rank().corr(reach.rank()) == pytest.approx(1.0)
 
 
 def test_a_republished_plan_leaves_the_placement_in_place(out):
