@@ -248,6 +248,13 @@ def year_rows(out: Path, arrivals: Path) -> list[tuple]:
         ("&nbsp;&nbsp;fill spread (sd) weekly / hindsight", f"{w['fill_spread_std']:.2%} / {h['fill_spread_std']:.2%}",
          ""),
         ("&nbsp;&nbsp;households beyond reach weekly / hindsight", f"{w['beyond_reach']} / {h['beyond_reach']}", ""),
+        ("&nbsp;&nbsp;person-minutes beyond reach weekly / hindsight",
+         f"{w['person_minutes_beyond']:,.0f} / {h['person_minutes_beyond']:,.0f}", ""),
+        ("&nbsp;&nbsp;cost by term weekly / hindsight: travel; even fill",
+         f"{w['costs']['travel']:.1f} / {h['costs']['travel']:.1f}; {w['costs']['even_fill']:.0f} / "
+         f"{h['costs']['even_fill']:.0f}", ""),
+        ("&nbsp;&nbsp;households with complex health needs expected later that held room (all weeks)",
+         f"{m['look_ahead']['held_for_later_households']:,}", ""),
         ("&nbsp;&nbsp;solver seconds weekly (all weeks) / hindsight",
          f"{m['timings']['weekly_solve_seconds']:.1f} / {m['timings']['hindsight_solve_seconds']:.1f}", ""),
     ]

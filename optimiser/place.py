@@ -33,8 +33,9 @@ binaries at national scale (14,000 x 356); it does not solve in minutes
 result measured against a bound:
 
 1. Aggregation, exact.  Households with the same persons, needs flags
-   (unaccompanied minor, complex health) and tie are interchangeable: every
-   term and every row sees only those attributes.  One integer x_km per
+   (unaccompanied minor, complex health), tie and whether they are here or
+   expected later (``place``'s ``later``, priced at ``LATER_PRICE_SHARE``)
+   are interchangeable: every term and every row sees only those attributes.  One integer x_km per
    (class k, municipality m) counts the class's households in m, and any
    integer solution splits back into whole households (``assign_households``).
    National scale: ~1,500 classes.
@@ -109,7 +110,7 @@ log = logging.getLogger(__name__)
 HOUSEHOLD_COLUMNS = ("household_id", "persons", "adults", "children", "unaccompanied_minor", "complex_health",
                      "tie", "ready_date")
 MUNICIPALITY_COLUMNS = ("room", "extra_room", "health_room", "em_room", "decision", "already")
-CLASS_KEYS = ("tie", "persons", "unaccompanied_minor", "complex_health")
+CLASS_KEYS = ("tie", "persons", "unaccompanied_minor", "complex_health", "later")
 
 WITHIN_REACH = "within reach of tie"
 NEAREST_BEYOND = "nearest with room beyond reach"
@@ -117,6 +118,18 @@ BEYOND_NOT_NEAREST = "beyond reach, nearer room left for even fill"
 NO_TIE = "no tie: even fill"
 EXTRA_TIER = "extra tier"
 RULES = (WITHIN_REACH, NEAREST_BEYOND, BEYOND_NOT_NEAREST, NO_TIE, EXTRA_TIER)
+
+# A household expected later costs this share of what the same household
+# here would (travel, outcome): both hold room alike, but where only one of
+# them can be near its tie, the one here comes first.
+# Beyond reach it still costs more than even fill can gain (half of 18.1 per
+# person at the shipped prices against 8), so it holds room against fill.
+LATER_PRICE_SHARE = 0.5
+# Households expected later take at most this share of the room the batch
+# leaves (all persons, with complex health needs, unaccompanied minors):
+# packed into the last of the room, whole households make the week's model
+# slow to solve and hold room on a guess.
+LATER_ROOM_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -260,6 +273,7 @@ def household_classes(households: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series
         "persons": households["persons"].astype(int),
         "unaccompanied_minor": households["unaccompanied_minor"].astype(bool),
         "complex_health": households["complex_health"].astype(bool),
+        "later": households["later"].astype(bool) if "later" in households.columns else False,
     }, index=households.index)
     grouped = key.groupby(list(CLASS_KEYS), sort=True)
     classes = _with_ids(grouped.size().rename("count").reset_index(), "k").assign(fits=lambda f: f["persons"])
@@ -271,7 +285,7 @@ def person_groups(classes: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     1, ``count`` the group's persons, ``fits`` its smallest household), and
     each class's group id.  The LP over groups is the LP over classes: the
     cost and every row see a class only through its persons, tie and flags."""
-    keys = ["tie", "unaccompanied_minor", "complex_health"]
+    keys = ["tie", "unaccompanied_minor", "complex_health", "later"]
     key = classes[keys].assign(tie=lambda f: f["tie"].fillna(""),
                                total=classes["persons"] * classes["count"], smallest=classes["persons"])
     grouped = key.groupby(keys, sort=True)
@@ -313,7 +327,8 @@ def class_costs(classes: pd.DataFrame, inputs: PlaceInputs, params: PlaceParams)
     beyond = np.nan_to_num(minutes - params.reasonable_minutes, nan=0.0).clip(min=0.0)
     travel_cost = np.where(beyond > 0, reach_priority(params) + params.cost_per_minute_beyond * beyond, 0.0)
     outcome = _outcome(m).to_numpy()[None, :]
-    cost = persons * (travel_cost + params.outcome_weight * (1.0 - outcome))
+    share = np.where(classes["later"].to_numpy(dtype=bool), LATER_PRICE_SHARE, 1.0)[:, None]
+    cost = share * persons * (travel_cost + params.outcome_weight * (1.0 - outcome))
     frame = lambda values: pd.DataFrame(values, index=classes.index, columns=codes)  # noqa: E731
     return ClassCosts(minutes=frame(minutes), cost=frame(cost), feasible=frame(_hostable(classes, m)),
                       within=frame(minutes <= params.reasonable_minutes))
@@ -907,7 +922,8 @@ class PlaceResult:
     """placements: ``placement_table``; fill: ``fill_table``; objective: the
     cost of the final placement (``placement_cost``), ``costs`` by term;
     lp_bound: a lower bound of the LP relaxation over every pair (the LP
-    optimum when ``converged``); gap = (objective - lp_bound) / objective;
+    optimum when ``converged``); gap = (objective - lp_bound) / objective,
+    of the whole model where households expected later held room in it;
     status of the integer solve; pairs: columns of the integer model;
     pricing_rounds; moved: households the repair pass moved into reach."""
 
@@ -926,16 +942,32 @@ class PlaceResult:
     moved: int
     solve_seconds: float
     seconds: float
+    held_for_later: int = 0  # households expected later that held room in the model (``place``'s ``later``)
 
 
-def place(inputs: PlaceInputs, params: PlaceParams, solvers: list) -> PlaceResult:
-    """Place every household of ``inputs`` (see the module docstring)."""
+def place(inputs: PlaceInputs, params: PlaceParams, solvers: list, later: pd.DataFrame | None = None) -> PlaceResult:
+    """Place every household of ``inputs`` (see the module docstring).
+
+    ``later``: households expected after this batch (same columns), placed
+    in the same model so that the batch leaves room where they will need it
+    (``optimiser.place_year.expected_later``), then dropped: those that no
+    room could hold beside the batch are left out first (``room_for_later``),
+    and after the solve the batch's tied households beyond reach move into
+    any room in reach the expected ones held, so holding room never keeps a
+    household that is here beyond reach.  The result is the batch's alone;
+    the gap is the model's (batch and expected households) against its LP bound."""
     start = time.perf_counter()
     problems = input_problems(inputs) + ([f"params: {params.check()}"] if params.check() else [])
     if problems:
         raise ValueError("; ".join(problems))
     inputs = PlaceInputs(inputs.households.reset_index(drop=True), inputs.municipalities.sort_index(),
                          inputs.travel)
+    batch = inputs
+    held = room_for_later(inputs, later) if later is not None else inputs.households.iloc[0:0]
+    if len(held):
+        inputs = PlaceInputs(pd.concat([batch.households.assign(later=False),
+                                        held.reindex(columns=batch.households.columns).assign(later=True)],
+                                       ignore_index=True), batch.municipalities, batch.travel)
     classes, class_of = household_classes(inputs.households)
     costs = class_costs(classes, inputs, params)
     check_hostable(inputs, classes, costs)
@@ -948,18 +980,47 @@ def place(inputs: PlaceInputs, params: PlaceParams, solvers: list) -> PlaceResul
     else:
         integer = solve_by_rounding(inputs, classes, group_of, costs, group_costs, columns, params, solvers)
     placed = assign_households(inputs.households, class_of, integer.counts, costs)
-    placed, moved = move_within_reach(inputs, placed, params)
-    cost = placement_cost(inputs, placed, params)
-    gap = (cost["total"] - columns.lp_bound) / cost["total"] if cost["total"] > 0 else 0.0
-    log.info("placed %d households: objective %.2f, LP bound %.2f, gap %.4f", len(placed), cost["total"],
-             columns.lp_bound, gap)
+    placed, moved = move_within_reach(batch, placed.iloc[:len(batch.households)], params)
+    cost = placement_cost(batch, placed, params)
+    model_cost = integer.objective if len(held) else cost["total"]
+    gap = (model_cost - columns.lp_bound) / model_cost if model_cost > 0 else 0.0
+    log.info("placed %d households (%d expected later held room): objective %.2f, LP bound %.2f, gap %.4f",
+             len(placed), len(held), cost["total"], columns.lp_bound, gap)
     return PlaceResult(
-        placements=placement_table(inputs, placed, params), fill=fill_table(inputs, placed),
+        placements=placement_table(batch, placed, params), fill=fill_table(batch, placed),
         objective=cost["total"], lp_bound=columns.lp_bound, gap=max(gap, 0.0), status=integer.status, costs=cost,
-        national_fill_rate=national_fill_rate(inputs.municipalities, inputs.households["persons"].sum()),
+        national_fill_rate=national_fill_rate(batch.municipalities, batch.households["persons"].sum()),
         classes=len(classes), pairs=integer.pairs,
         pricing_rounds=columns.rounds, converged=columns.converged, moved=moved,
-        solve_seconds=columns.seconds + integer.seconds, seconds=time.perf_counter() - start)
+        solve_seconds=columns.seconds + integer.seconds, seconds=time.perf_counter() - start, held_for_later=len(held))
+
+
+def room_for_later(batch: PlaceInputs, later: pd.DataFrame) -> pd.DataFrame:
+    """The households expected later that the room can hold beside the batch,
+    in their order: each one whole somewhere, and in all no more persons (with
+    complex health needs, unaccompanied minors) than ``LATER_ROOM_SHARE`` of
+    the room left after the batch.  Their ids must not clash with the batch's."""
+    if later.empty:
+        return later
+    clash = later["household_id"].isin(batch.households["household_id"])
+    if clash.any():
+        raise ValueError(f"households expected later reuse the batch's id {later['household_id'][clash].iloc[0]}")
+    m = batch.municipalities
+    classes, class_of = household_classes(later)
+    fits = pd.Series(_hostable(classes, m).any(axis=1), index=classes.index)
+    later = later[fits.reindex(class_of).to_numpy()]
+    keep = pd.Series(True, index=later.index)
+    for flag, room in ((None, m["room"] + m["extra_room"]), ("complex_health", m["health_room"]),
+                       ("unaccompanied_minor", m["em_room"])):
+        left = LATER_ROOM_SHARE * (float(room.sum()) - float(_persons(batch.households, flag).sum()))
+        keep &= _persons(later, flag).cumsum() <= left
+    return later[keep]
+
+
+def _persons(households: pd.DataFrame, flag: str | None) -> pd.Series:
+    """Persons per household, counting only households with ``flag`` set (all where None)."""
+    persons = households["persons"]
+    return persons.where(households[flag].astype(bool), 0) if flag else persons
 
 
 def check_hostable(inputs: PlaceInputs, classes: pd.DataFrame, costs: ClassCosts) -> None:

@@ -19,6 +19,18 @@ Counting rules (IMDi's letter to the municipalities):
   year simulated never reaches next year's ledger.
 * Households counting on a year with no ledger (``next_year`` not given)
   are not placed; they are returned in ``carried`` for next year's plan.
+
+Looking ahead.  Room for complex health needs is small and scattered (a
+few persons per municipality), and a family with such needs must find it
+whole within reach of its tie.  Placed week by week without thought for
+who comes later, small households take it where later, larger ones need it,
+and those then go beyond reach; placed all at once, the same year keeps it
+for them.  So each week is placed together with the households with complex
+health needs expected in the rest of the year (``expected_later``: those
+seen so far this year, repeated in proportion to the part of the year still
+to come) and those are dropped after the solve (``optimiser.place.place``'s
+``later``; a household of the week always has first claim on the room).
+Only what has arrived so far is used, never the later weeks themselves.
 """
 from __future__ import annotations
 
@@ -49,6 +61,35 @@ def weekly_batches(households: pd.DataFrame) -> list[pd.DataFrame]:
     return [batch for _, batch in households.groupby(week, sort=True)]
 
 
+LATER_ID = "~later-"  # ids of households expected later: never a valid household_id
+# The part of the year seen is at least this many days when the rest is
+# extrapolated from it: a first week's few households repeated fifty times
+# would hold room for a guess.
+MIN_DAYS_SEEN = 28
+
+
+def expected_later(seen: pd.DataFrame, until, year: int, min_days_seen: int = MIN_DAYS_SEEN) -> pd.DataFrame:
+    """Households with complex health needs (not unaccompanied minors)
+    expected from the day after ``until`` to the end of ``year``: each such
+    household of ``seen`` (this year's arrivals so far) repeated rest / seen
+    times (days; seen at least ``min_days_seen``), as whole households: every
+    one the whole number of times, and the latest arrivals once more until
+    the total is the rounded expectation.  Ids ``LATER_ID<n>``."""
+    needs = seen[seen["complex_health"].astype(bool) & ~seen["unaccompanied_minor"].astype(bool)]
+    until = pd.Timestamp(until).normalize()
+    days_seen = max((until - pd.Timestamp(year, 1, 1)).days + 1, min_days_seen)
+    rest = (pd.Timestamp(year + 1, 1, 1) - until).days - 1
+    if needs.empty or rest <= 0:
+        return needs.iloc[0:0]
+    factor = rest / days_seen
+    order = needs.assign(_ready=pd.to_datetime(needs["ready_date"])).sort_values(
+        ["_ready", "household_id"], ascending=False, kind="stable").drop(columns="_ready")
+    copies = np.full(len(order), int(np.floor(factor)))
+    copies[:max(0, int(round(factor * len(order))) - int(copies.sum()))] += 1
+    later = order.loc[order.index.repeat(copies)].reset_index(drop=True)
+    return later.assign(household_id=[f"{LATER_ID}{i}" for i in range(len(later))])
+
+
 @dataclass(frozen=True)
 class WeekResult:
     week: int          # 1 for the first batch
@@ -75,16 +116,19 @@ Progress = Callable[[int, int, int], None]  # (week, weeks, households placed th
 
 def simulate_year(batches: Sequence[pd.DataFrame], municipalities: pd.DataFrame, travel: pd.DataFrame,
                   params: PlaceParams, solvers: list, *, year: int | None = None,
-                  next_year: pd.DataFrame | None = None, progress: Progress | None = None) -> YearResult:
+                  next_year: pd.DataFrame | None = None, progress: Progress | None = None,
+                  look_ahead: bool = True) -> YearResult:
     """Place each batch (a week's households) in turn; room shrinks as it is used.
 
     ``municipalities``: the ``optimiser.place`` frame at the start of ``year``
     (default: the year of the earliest ready date); ``next_year``: the same
     for the year after, for households registered after new year;
-    ``progress`` is called after each week."""
+    ``progress`` is called after each week; ``look_ahead``: hold room for the
+    households with complex health needs expected later in the year (see
+    the module docstring)."""
     year = year if year is not None else _first_year(batches)
     ledgers = {year: municipalities} | ({year + 1: next_year} if next_year is not None else {})
-    return _run(list(batches), ledgers, travel, params, solvers, year, progress)
+    return _run(list(batches), ledgers, travel, params, solvers, year, progress, look_ahead)
 
 
 def hindsight(batches: Sequence[pd.DataFrame], municipalities: pd.DataFrame, travel: pd.DataFrame,
@@ -101,18 +145,23 @@ def _first_year(batches: Sequence[pd.DataFrame]) -> int:
 
 
 def _run(batches: list[pd.DataFrame], start: dict[int, pd.DataFrame], travel: pd.DataFrame,
-         params: PlaceParams, solvers: list, year: int, progress: Progress | None = None) -> YearResult:
+         params: PlaceParams, solvers: list, year: int, progress: Progress | None = None,
+         look_ahead: bool = False) -> YearResult:
     ledgers = dict(start)
     weeks, placed, carried = [], [], []
+    seen = pd.DataFrame()
     for week, batch in enumerate(batches, start=1):
         counted = counts_in_year(batch)
         in_ledger = counted.isin(list(ledgers))
         carried.append(batch[~in_ledger])
+        seen = pd.concat([seen, batch[counted == year]], ignore_index=True)
         for ledger_year in sorted(ledgers):
             households = batch[counted == ledger_year]
             if households.empty:
                 continue
-            result = place(PlaceInputs(households, ledgers[ledger_year], travel), params, solvers)
+            later = (expected_later(seen, pd.to_datetime(households["ready_date"]).max(), year)
+                     if look_ahead and ledger_year == year else None)
+            result = place(PlaceInputs(households, ledgers[ledger_year], travel), params, solvers, later)
             weeks.append(WeekResult(week, ledger_year, result))
             placed.append(result.placements.assign(week=week, counts_in_year=ledger_year))
             ledgers[ledger_year] = use_room(ledgers[ledger_year], households, result.placements)
@@ -179,8 +228,10 @@ def week_table(year: YearResult, batches: Sequence[pd.DataFrame], municipalities
     """One row per week placed against ``municipalities`` (the ledger of the
     year simulated, at its start): ``week``, ``week_start`` (the Monday of
     the batch's earliest ready date), households and persons placed, tied,
-    beyond reach, persons in extra room, the week's objective, LP bound, gap,
-    status and solver seconds, and after the week the national fill rate and
+    beyond reach, persons in extra room, households expected later that held
+    room in the week's model, the week's objective (its own households'
+    cost), the LP bound and gap of the week's model, status and solver
+    seconds, and after the week the national fill rate and
     the fill-rate spread (standard deviation, max - min) over municipalities
     with a decision."""
     m = municipalities
@@ -198,7 +249,8 @@ def week_table(year: YearResult, batches: Sequence[pd.DataFrame], municipalities
             "week": w.week, "week_start": start, "households": len(p), "persons": int(p["persons"].sum()),
             "tied": int(p["tie"].notna().sum()),
             "beyond_reach": int((p["minutes_from_tie"] > params.reasonable_minutes).sum()),
-            "extra_tier_persons": int(r.fill["extra_used"].sum()), "objective": r.objective, "lp_bound": r.lp_bound,
+            "extra_tier_persons": int(r.fill["extra_used"].sum()), "held_for_later": r.held_for_later,
+            "objective": r.objective, "lp_bound": r.lp_bound,
             "gap": r.gap, "status": r.status.value, "solve_seconds": r.solve_seconds,
             "fill_rate": float(held.sum() / decision.sum()) if decision.sum() > 0 else 0.0,
             "fill_spread_std": spread["std"], "fill_spread_range": spread["range"],

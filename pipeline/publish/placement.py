@@ -188,6 +188,8 @@ def write_year(folder: Path, batch: PlacementBatch, weeks: pd.DataFrame, compari
         "weeks": int(len(weeks)), "carried_households": int(len(batch.carried())),
         "weekly": weekly.summary, "hindsight": all_at_once.summary,
         "objective_ratio": cost, "reaches": 1.0 / cost if cost > 0 else 1.0,
+        "look_ahead": {"rule": "optimiser.place_year.expected_later (README, Placing households)",
+                       "held_for_later_households": int(weeks["held_for_later"].sum()) if len(weeks) else 0},
         "timings": {"weekly_solve_seconds": float(weeks["solve_seconds"].sum()),
                     "hindsight_solve_seconds": float(sum(w.result.solve_seconds for w in all_at_once.weeks))},
         "verify": {"ok": True, "violations": 0},
@@ -215,6 +217,8 @@ def year_summary_text(folder: Path) -> str:
             ("person-minutes beyond reach", "person_minutes_beyond", "{:,.0f}"))),
         f"objective ratio weekly / hindsight {m['objective_ratio']:.4f}: the weekly year reaches "
         f"{percent(m['reaches'])} of the hindsight optimum",
+        f"each week held room for the households with complex health needs expected later in the year "
+        f"({m['look_ahead']['held_for_later_households']:,} over all weeks)",
         f"solve {m['timings']['weekly_solve_seconds']:.1f} s week by week, {m['timings']['hindsight_solve_seconds']:.1f} s "
         "in hindsight",
         *synthetic_line(m),

@@ -15,8 +15,27 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optimiser.arrivals import ArrivalYear, synthetic_arrivals
-from optimiser.place import EXTRA_TIER, NEAREST_BEYOND, NO_TIE, WITHIN_REACH, PlaceParams
-from optimiser.place_year import compare, counts_in_year, hindsight, simulate_year, week_table, weekly_batches
+from optimiser.place import (
+    EXTRA_TIER,
+    LATER_ROOM_SHARE,
+    NEAREST_BEYOND,
+    NO_TIE,
+    WITHIN_REACH,
+    PlaceInputs,
+    PlaceParams,
+    place,
+    room_for_later,
+)
+from optimiser.place_year import (
+    LATER_ID,
+    compare,
+    counts_in_year,
+    expected_later,
+    hindsight,
+    simulate_year,
+    week_table,
+    weekly_batches,
+)
 from optimiser.solve import InfeasiblePlan
 from optimiser.verify_place import verify_placement
 from tests.optimiser.place_cases import PARAMS, SOLVERS, codes, households, line_travel, municipalities, placed
@@ -337,6 +356,79 @@ def test_hindsight_never_costs_more_than_week_by_week():
     assert all_at_once.summary["beyond_reach"] == 0
     assert table.loc["total_cost", "hindsight"] <= table.loc["total_cost", "weekly"] + 1e-9
     assert set(table.index) >= {"total_cost", "fill_spread_std", "beyond_reach"}
+
+
+# --------------------------------------------------------------------------- looking ahead
+
+def test_expected_later_repeats_this_years_complex_health_households_for_the_rest_of_the_year():
+    """Seen by 1 March (60 days): two households with complex health needs,
+    one unaccompanied minor and one without needs; the 305 days left hold
+    305/60 = 5.08 times as many: 5 copies of each, 10 in all (5.08 * 2 rounds to 10)."""
+    seen = households([{"household_id": "A", "complex_health": True, "persons": 3, "tie": "0001"},
+                       {"household_id": "B", "complex_health": True, "ready_date": "2022-02-10"},
+                       {"household_id": "C", "complex_health": True, "unaccompanied_minor": True},
+                       {"household_id": "D", "persons": 4}])
+    later = expected_later(seen, "2022-03-01", 2022)
+    assert len(later) == 10 and later["household_id"].str.startswith(LATER_ID).all()
+    assert later["household_id"].is_unique
+    assert later["persons"].value_counts().to_dict() == {3: 5, 1: 5}
+    assert later["complex_health"].all() and not later["unaccompanied_minor"].any()
+    assert (later["tie"] == "0001").sum() == 5
+
+
+def test_expected_later_rounds_by_the_latest_arrivals_and_ends_with_the_year():
+    """1 July: 181 days seen, 183 left, 1.01 times: one copy each, and the
+    rounded total (2) gives no extra copy; 31 December: nothing is left."""
+    seen = households([{"household_id": "A", "complex_health": True, "ready_date": "2022-06-30"},
+                       {"household_id": "B", "complex_health": True, "persons": 2, "ready_date": "2022-01-05"}])
+    assert len(expected_later(seen, "2022-06-30", 2022)) == 2
+    assert len(expected_later(seen.iloc[:1], "2022-04-10", 2022)) == 3  # 100 days seen, 265 left: 2.65 -> 3
+    assert expected_later(seen, "2022-12-31", 2022).empty
+    # A first week is extrapolated from at least four weeks: 7 days seen, 357 left -> 357 / 28 = 12.75 copies.
+    assert len(expected_later(seen.iloc[1:], "2022-01-07", 2022)) == 13
+
+
+def test_households_expected_later_hold_room_and_are_not_placed():
+    """0001 is the only municipality within reach of the tie 0001 with room
+    for a family of three with complex health needs; an untied person with
+    such needs goes there when nothing is expected, and to 0002 when such a
+    family tied to 0001 is expected later; only the person is placed."""
+    m = municipalities([10, 10], health_room=[3, 3], decision=[30, 10])
+    travel = line_travel([0, 300])
+    h = households([{"complex_health": True}])
+    later = households([{"household_id": LATER_ID + "0", "complex_health": True, "persons": 3, "tie": "0001"}])
+    _, alone = placed(h, m, travel)
+    assert alone["H001"] == "0001"
+    result = place(PlaceInputs(h, m, travel), PARAMS, SOLVERS, later)
+    assert result.placements["household_id"].tolist() == ["H001"]
+    assert result.placements.iloc[0]["kommunenummer"] == "0002"
+    assert result.held_for_later == 1 and result.fill["assigned"].sum() == 1
+
+
+def test_a_household_that_is_here_comes_before_one_expected_later():
+    """A family tied to 0001 and one expected later with the same tie, room
+    for one of them in reach: the family here is placed in reach."""
+    m = municipalities([10, 10], health_room=[3, 10])
+    h = households([{"complex_health": True, "persons": 3, "tie": "0001"}])
+    later = households([{"household_id": LATER_ID + "0", "complex_health": True, "persons": 3, "tie": "0001"}])
+    result = place(PlaceInputs(h, m, line_travel([0, 300])), PARAMS, SOLVERS, later)
+    assert result.placements.iloc[0]["kommunenummer"] == "0001"
+    assert result.placements.iloc[0]["rule"] == WITHIN_REACH
+
+
+def test_households_expected_later_that_the_room_cannot_hold_are_left_out():
+    """Room for 8 persons with complex health needs, 3 of them this week's:
+    of three expected households (1, 2 and 2 persons) the first two fit in
+    the share of the 5 left that they may hold (4), so the rest are left out
+    in order; none may reuse a batch id."""
+    assert LATER_ROOM_SHARE == 0.8
+    m = municipalities([10, 10], health_room=[4, 4])
+    h = households([{"complex_health": True, "persons": 3}])
+    later = households([{"household_id": f"{LATER_ID}{i}", "complex_health": True, "persons": p}
+                        for i, p in enumerate([1, 2, 2])])
+    assert room_for_later(PlaceInputs(h, m, line_travel([0, 300])), later)["persons"].tolist() == [1, 2]
+    with pytest.raises(ValueError, match="reuse the batch's id H001"):
+        room_for_later(PlaceInputs(h, m, line_travel([0, 300])), later.assign(household_id="H001"))
 
 
 # --------------------------------------------------------------------------- synthetic arrivals
