@@ -183,11 +183,16 @@ def write_year(folder: Path, batch: PlacementBatch, weeks: pd.DataFrame, compari
     write_csv(weekly.placements, folder / "placements.csv")
     write_csv(carried_table(batch.carried()), folder / "carried.csv")
     cost = ratio(weekly.summary["total_cost"], all_at_once.summary["total_cost"])
+    bound = next((w.result.lp_bound for w in all_at_once.weeks if w.year == all_at_once.summary["year"]), 0.0)
     return write_manifest(folder, {
         **common_manifest(batch, "year", allocation, params, solver),
         "weeks": int(len(weeks)), "carried_households": int(len(batch.carried())),
         "weekly": weekly.summary, "hindsight": all_at_once.summary,
         "objective_ratio": cost, "reaches": 1.0 / cost if cost > 0 else 1.0,
+        # The hindsight placement stops at its gap or time limit; its LP bound
+        # bounds every placement of the year's households, the weekly one too.
+        "hindsight_lp_bound": bound,
+        "reaches_bound": bound / weekly.summary["total_cost"] if weekly.summary["total_cost"] > 0 else 1.0,
         "look_ahead": {"rule": "optimiser.place_year.expected_later (README, Placing households)",
                        "held_for_later_households": int(weeks["held_for_later"].sum()) if len(weeks) else 0},
         "timings": {"weekly_solve_seconds": float(weeks["solve_seconds"].sum()),
@@ -206,6 +211,7 @@ def year_summary_text(folder: Path) -> str:
     folder = Path(folder)
     m = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     w, h = m["weekly"], m["hindsight"]
+    gap = 1 - m["hindsight_lp_bound"] / h["total_cost"] if h["total_cost"] else 0.0
     lines = [
         f"year of {m['batch']} against plan {m['plan']}: {m['weeks']} weeks, {w['households']:,} households placed, "
         f"{m['carried_households']:,} count on next year's decision (carried.csv)",
@@ -217,6 +223,9 @@ def year_summary_text(folder: Path) -> str:
             ("person-minutes beyond reach", "person_minutes_beyond", "{:,.0f}"))),
         f"objective ratio weekly / hindsight {m['objective_ratio']:.4f}: the weekly year reaches "
         f"{percent(m['reaches'])} of the hindsight optimum",
+        f"the hindsight placement's gap to its LP bound is {percent(gap)} "
+        f"(bound {m['hindsight_lp_bound']:,.2f}, which no placement of the year can beat); against it "
+        f"the weekly year reaches {percent(m['reaches_bound'])}",
         f"each week held room for the households with complex health needs expected later in the year "
         f"({m['look_ahead']['held_for_later_households']:,} over all weeks)",
         f"solve {m['timings']['weekly_solve_seconds']:.1f} s week by week, {m['timings']['hindsight_solve_seconds']:.1f} s "

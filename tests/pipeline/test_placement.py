@@ -158,4 +158,7 @@ def test_place_year_compares_weeks_against_hindsight_and_counts_by_registration(
     assert {"total_cost", "fill_spread_std", "beyond_reach"} <= set(compared.index)
     m = manifest(folder)
     assert m["objective_ratio"] >= 1 - 1e-4
+    # The hindsight's LP bound bounds both years; nothing with complex health needs came, so nothing held room.
+    assert m["hindsight_lp_bound"] <= min(m["hindsight"]["total_cost"], m["weekly"]["total_cost"]) + 1e-6
+    assert m["look_ahead"]["held_for_later_households"] == 0 and weeks["held_for_later"].sum() == 0
     assert m["synthetic"] is False
