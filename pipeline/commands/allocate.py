@@ -15,9 +15,7 @@ from pipeline.publish.summary import run_summary
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    flags.add_plan(p)
-    flags.add_folders(p)
-    flags.add_scheduler(p)
+    flags.add_plan_run(p)
 
 
 def preflight(resolved: ResolvedPlan) -> None:

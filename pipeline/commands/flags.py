@@ -26,6 +26,13 @@ def add_scheduler(p: argparse.ArgumentParser) -> None:
     p.add_argument("--verbose", action="store_true", help="show Luigi's own log")
 
 
+def add_plan_run(p: argparse.ArgumentParser) -> None:
+    """The flags of every command that runs a plan's tasks: plan, folders, scheduler."""
+    add_plan(p)
+    add_folders(p)
+    add_scheduler(p)
+
+
 def scheduler_options(args: argparse.Namespace) -> SchedulerOptions:
     return SchedulerOptions(scheduler_host=args.scheduler_host, scheduler_port=args.scheduler_port,
                             workers=args.workers, verbose=args.verbose)

@@ -16,9 +16,7 @@ from pipeline.plans.inputs import read_inputs
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    flags.add_plan(p)
-    flags.add_folders(p)
-    flags.add_scheduler(p)
+    flags.add_plan_run(p)
     p.add_argument("--from", dest="need_from", type=int, required=True, help="first national need (persons)")
     p.add_argument("--to", dest="need_to", type=int, required=True, help="last national need (persons)")
     p.add_argument("--step", dest="need_step", type=int, required=True, help="step between needs (persons)")

@@ -17,11 +17,9 @@ from pipeline.publish.placement import placement_summary, year_summary_text
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    flags.add_plan(p)
+    flags.add_plan_run(p)
     p.add_argument("--arrivals", required=True,
                    help="arrivals CSV, one row per household (README, Placing households); its stem names the batch")
-    flags.add_folders(p)
-    flags.add_scheduler(p)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -30,11 +30,9 @@ SUMMARY_POLL_SECONDS = 0.5
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    flags.add_plan(p)
+    flags.add_plan_run(p)
     p.add_argument("--sweep", required=True,
                    help="sweep file: a name (config/sweeps/<name>.yaml) or a path to a YAML file")
-    flags.add_folders(p)
-    flags.add_scheduler(p)
 
 
 def run(args: argparse.Namespace) -> int:
