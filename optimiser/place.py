@@ -750,19 +750,29 @@ def assign_households(households: pd.DataFrame, class_of: pd.Series, counts: pd.
 
 # --------------------------------------------------------------------------- after the solve
 
+def needs_persons(households: pd.DataFrame) -> pd.DataFrame:
+    """Per household, the persons each room counts: ``persons`` (all),
+    ``health`` (with complex health needs), ``em`` (unaccompanied minors)."""
+    p = households["persons"].astype(int)
+    return pd.DataFrame({"persons": p, "health": p.where(households["complex_health"].astype(bool), 0),
+                         "em": p.where(households["unaccompanied_minor"].astype(bool), 0)})
+
+
+def rooms(municipalities: pd.DataFrame) -> pd.DataFrame:
+    """Per municipality, the rooms ``needs_persons`` fills: ``persons`` (room +
+    extra room), ``health`` (complex-health room), ``em`` (EM room)."""
+    m = municipalities
+    return pd.DataFrame({"persons": m["room"] + m["extra_room"], "health": m["health_room"], "em": m["em_room"]})
+
+
 def usage(households: pd.DataFrame, placed: pd.Series, codes: pd.Index) -> pd.DataFrame:
     """Persons placed per municipality: all, with complex health needs, unaccompanied minors."""
-    p = households["persons"].astype(int)
-    frame = pd.DataFrame({"persons": p, "health": p.where(households["complex_health"].astype(bool), 0),
-                          "em": p.where(households["unaccompanied_minor"].astype(bool), 0), "at": placed})
-    return frame.groupby("at").sum().reindex(codes, fill_value=0)
+    return needs_persons(households).assign(at=placed).groupby("at").sum().reindex(codes, fill_value=0)
 
 
 def leftover(inputs: PlaceInputs, used: pd.DataFrame) -> pd.DataFrame:
     """Room each municipality has left (persons): total (room + extra), health, EM."""
-    m = inputs.municipalities
-    return pd.DataFrame({"persons": m["room"] + m["extra_room"] - used["persons"],
-                         "health": m["health_room"] - used["health"], "em": m["em_room"] - used["em"]})
+    return rooms(inputs.municipalities) - used[["persons", "health", "em"]]
 
 
 def could_take(left: pd.DataFrame, household: pd.Series) -> pd.Series:
@@ -1009,18 +1019,8 @@ def room_for_later(batch: PlaceInputs, later: pd.DataFrame) -> pd.DataFrame:
     classes, class_of = household_classes(later)
     fits = pd.Series(_hostable(classes, m).any(axis=1), index=classes.index)
     later = later[fits.reindex(class_of).to_numpy()]
-    keep = pd.Series(True, index=later.index)
-    for flag, room in ((None, m["room"] + m["extra_room"]), ("complex_health", m["health_room"]),
-                       ("unaccompanied_minor", m["em_room"])):
-        left = LATER_ROOM_SHARE * (float(room.sum()) - float(_persons(batch.households, flag).sum()))
-        keep &= _persons(later, flag).cumsum() <= left
-    return later[keep]
-
-
-def _persons(households: pd.DataFrame, flag: str | None) -> pd.Series:
-    """Persons per household, counting only households with ``flag`` set (all where None)."""
-    persons = households["persons"]
-    return persons.where(households[flag].astype(bool), 0) if flag else persons
+    left = LATER_ROOM_SHARE * (rooms(m).sum() - needs_persons(batch.households).sum())
+    return later[(needs_persons(later).cumsum() <= left).all(axis=1)]
 
 
 def check_hostable(inputs: PlaceInputs, classes: pd.DataFrame, costs: ClassCosts) -> None:
@@ -1032,9 +1032,8 @@ def check_hostable(inputs: PlaceInputs, classes: pd.DataFrame, costs: ClassCosts
         k = classes.loc[homeless[0]]
         raise InfeasiblePlan("placement", f"no municipality has room for a household of {k['persons']} persons "
                                           f"(complex health {k['complex_health']}, EM {k['unaccompanied_minor']})")
-    for label, mask, room in (("persons", slice(None), m["room"] + m["extra_room"]),
-                              ("persons with complex health needs", h["complex_health"].astype(bool), m["health_room"]),
-                              ("unaccompanied minors", h["unaccompanied_minor"].astype(bool), m["em_room"])):
-        need = int(h.loc[mask, "persons"].sum())
-        if need > room.sum():
-            raise InfeasiblePlan("placement", f"{need} {label} to place, room for {int(room.sum())}")
+    need, room = needs_persons(h).sum(), rooms(m).sum()
+    for kind, label in (("persons", "persons"), ("health", "persons with complex health needs"),
+                        ("em", "unaccompanied minors")):
+        if need[kind] > room[kind]:
+            raise InfeasiblePlan("placement", f"{int(need[kind])} {label} to place, room for {int(room[kind])}")
