@@ -84,10 +84,8 @@ def setup(plan_name: str, scratch: Path) -> Setup:
     context, _ = task.replan_context(net)
     inputs = read_inputs(resolved)
 
-    def make_inputs(need):
-        return ladder_inputs(inputs.data, net.access, plan, inputs.submissions, context, need)
-
-    return Setup(plan, make_inputs, make_solvers(plan.solver))
+    return Setup(plan, ladder_inputs(inputs.data, net.access, plan, inputs.submissions, context),
+                 make_solvers(plan.solver))
 
 
 def run_ladder(s: Setup, needs: list[int]) -> tuple[float, pd.DataFrame, list[float]]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,9 +31,13 @@ class PlanResult:
 
 
 def plan_inputs(data: PlanData, access: pd.DataFrame, plan: Plan, submissions: Submissions | None = None,
-                replan: ReplanContext | None = None) -> tuple[criteria.Targets, model.ModelInputs]:
-    """Criteria -> targets -> the model's parameters (re-plan adjustments included)."""
-    found = criteria.criteria_of(data, access, plan.network.reasonable_travel_minutes, plan.year)
+                replan: ReplanContext | None = None,
+                found: criteria.Criteria | None = None) -> tuple[criteria.Targets, model.ModelInputs]:
+    """Criteria -> targets -> the model's parameters (re-plan adjustments
+    included); ``found``: the plan's criteria where already computed (they do
+    not depend on the need)."""
+    if found is None:
+        found = criteria.criteria_of(data, access, plan.network.reasonable_travel_minutes, plan.year)
     targets = criteria.targets(data.municipalities["population"], found, plan.criteria, plan.need_persons)
     inputs = assemble.model_inputs(data, targets.frame["target"], access, plan, submissions)
     if replan is not None:
@@ -51,17 +56,21 @@ def solved_inputs(data: PlanData, access: pd.DataFrame, plan: Plan, solvers: lis
 
 
 def ladder_inputs(data: PlanData, access: pd.DataFrame, plan: Plan, submissions: Submissions | None,
-                  replan: ReplanContext | None, need: int) -> model.ModelInputs:
-    """The plan's parameters at another national need, without county
-    recommendations (they are numbers for the plan's own need) and, in a
-    ``spread`` re-plan, without asking every municipality the minimum (that
-    floor appears at the need where it first fits, so the step before it
-    could not be kept as a floor)."""
+                  replan: ReplanContext | None) -> Callable[[int], model.ModelInputs]:
+    """The plan's parameters at each national need (``ladder_inputs(...)(need)``;
+    the criteria computed once), without county recommendations (they are
+    numbers for the plan's own need) and, in a ``spread`` re-plan, without
+    asking every municipality the minimum (that floor appears at the need
+    where it first fits, so the step before it could not be kept as a floor)."""
     if replan is not None:
         replan = dataclasses.replace(replan, ask_everyone=False)
-    _, inputs = plan_inputs(data, access, dataclasses.replace(plan, need_persons=need), submissions, replan)
-    m = inputs.municipalities.assign(recommended=np.nan, locked=False)
-    return dataclasses.replace(inputs, name=f"{plan.name}@{need}", municipalities=m)
+    found = criteria.criteria_of(data, access, plan.network.reasonable_travel_minutes, plan.year)
+
+    def at(need: int) -> model.ModelInputs:
+        _, inputs = plan_inputs(data, access, dataclasses.replace(plan, need_persons=need), submissions, replan, found)
+        m = inputs.municipalities.assign(recommended=np.nan, locked=False)
+        return dataclasses.replace(inputs, name=f"{plan.name}@{need}", municipalities=m)
+    return at
 
 
 def solve_plan(data: PlanData, access: pd.DataFrame, plan: Plan, solvers: list,

@@ -306,13 +306,11 @@ class Ladder(PlanTask):
         net = self.requires()["network"].load()
         context, _ = self.replan_context(net)
 
-        def make_inputs(need):
-            return ladder_inputs(inputs.data, net.access, plan, inputs.submissions, context, need)
-
         def progress(step, steps, need):
             print(f"  Ladder       {step}/{steps}: need {need}", file=sys.stderr, flush=True)
 
         needs = list(range(self.need_from, self.need_to + 1, self.need_step))
-        table = ladder(make_inputs, needs, make_solvers(plan.solver), progress)
+        table = ladder(ladder_inputs(inputs.data, net.access, plan, inputs.submissions, context), needs,
+                       make_solvers(plan.solver), progress)
         table.columns = [str(n) for n in table.columns]
         atomic_file(self.out_dir, Path(self.output().path), csv_text(table.reset_index()))

@@ -281,7 +281,7 @@ def ladders(draw):
 def test_ladder_no_request_falls_as_the_need_rises(case):
     data, plan, needs = case
     access = make_access(data)
-    table = ladder(lambda need: ladder_inputs(data, access, plan, None, None, need), needs, SOLVERS)
+    table = ladder(ladder_inputs(data, access, plan, None, None), needs, SOLVERS)
     assert list(table.columns) == needs
     assert table.sum().tolist() == needs
     assert (table.diff(axis=1).iloc[:, 1:] >= 0).all().all()
@@ -409,7 +409,7 @@ def test_spread_ladder_crosses_the_need_where_everyone_would_be_asked():
     # ladder leaves the ask-everyone floor out, so every step is planned.
     data, access, plan, context = spread_case()
     needs = [105, 110, 120, 300]
-    table = ladder(lambda need: ladder_inputs(data, access, plan, None, context, need), needs, SOLVERS)
+    table = ladder(ladder_inputs(data, access, plan, None, context), needs, SOLVERS)
     assert table.sum().tolist() == needs
     assert (table.diff(axis=1).iloc[:, 1:] >= 0).all().all()
 
@@ -442,7 +442,7 @@ def test_ladder_across_the_base_need_of_a_replan_never_falls():
                             reasonable_minutes=REACH)
     plan = replace(make_plan(), replan=ReplanConfig(base_plan="base"))
     needs = [100, 150, 200, 250]
-    table = ladder(lambda need: ladder_inputs(data, access, plan, None, context, need), needs, SOLVERS)
+    table = ladder(ladder_inputs(data, access, plan, None, context), needs, SOLVERS)
     assert table.sum().tolist() == needs
     assert (table.diff(axis=1).iloc[:, 1:] >= 0).all().all()
     assert (table[200] >= 40).all() and table.at["0003", 200] <= 50
@@ -455,7 +455,7 @@ def test_ladder_checks_every_step_independently(monkeypatch):
     solved_requests = reallocate.requests
     monkeypatch.setattr(reallocate, "requests", lambda v: solved_requests(v).sub(1).clip(lower=0))
     with pytest.raises(reallocate.LadderNotVerified, match=r"ladder step 100: .*first: national_need at NO"):
-        ladder(lambda need: ladder_inputs(data, access, make_plan(), None, None, need), [100, 150], SOLVERS)
+        ladder(ladder_inputs(data, access, make_plan(), None, None), [100, 150], SOLVERS)
 
 
 def test_ladder_refuses_needs_that_do_not_rise():
