@@ -51,13 +51,9 @@ backtest: $(STAMP)
 letters-pdf: $(PDF_STAMP)
 	$(PY) -m pipeline letters-pdf --plan $(PLAN)
 
-place: $(STAMP)
-	@test -n "$(ARRIVALS)" || { echo "make place needs ARRIVALS=<arrivals file>"; exit 2; }
-	$(PY) -m pipeline place --plan $(PLAN) --arrivals $(ARRIVALS)
-
-place-year: $(STAMP)
-	@test -n "$(ARRIVALS)" || { echo "make place-year needs ARRIVALS=<arrivals file>"; exit 2; }
-	$(PY) -m pipeline place-year --plan $(PLAN) --arrivals $(ARRIVALS)
+place place-year: $(STAMP)
+	@test -n "$(ARRIVALS)" || { echo "make $@ needs ARRIVALS=<arrivals file>"; exit 2; }
+	$(PY) -m pipeline $@ --plan $(PLAN) --arrivals $(ARRIVALS)
 
 # One test process per core (TEST_WORKERS=1 for one process); each test file runs
 # whole in one of them, so a file's shared runs are made once.

@@ -423,16 +423,3 @@ def build_network(municipalities: pd.DataFrame, links: pd.DataFrame, reasonable_
                                  school_region=str(row["school_region"] or ""),
                                  reachable_population=float(row["reachable_population"]))
     return Network(graph=graph, calibration=fit, travel=travel, access=access, reasonable_minutes=reasonable_minutes)
-
-
-def access_from_commuting_regions(municipalities: pd.DataFrame) -> pd.DataFrame:
-    """Access from the commuting regions alone, without the graph (kept for
-    callers that have no links): ``minutes_to_school`` 0 with a school of its
-    own, else the real travel time to the region centre if the region has a
-    school, else infinite; ``reachable_population`` the region's population."""
-    m = municipalities
-    region_pop = m.groupby("ba_region")["population"].transform("sum")
-    region_has_school = m.groupby("ba_region")["schools"].transform("sum") > 0
-    minutes = m["minutes_to_region_centre"].where(region_has_school, float("inf")).where(m["schools"] == 0, 0.0)
-    return pd.DataFrame({"minutes_to_school": minutes.astype(float),
-                         "reachable_population": region_pop.astype(float)}, index=m.index)

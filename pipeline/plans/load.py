@@ -21,6 +21,7 @@ from pathlib import Path
 from optimiser.bands import Bands
 from optimiser.place import params_from
 from optimiser.plan import ALL_CRITERIA, Plan
+from optimiser.reallocate import POLICIES
 from pipeline.errors import InputError
 from pipeline.inputs.catalog import inside
 from pipeline.inputs.source import Source
@@ -221,5 +222,5 @@ def _check_penalties(plan: Plan, bad) -> None:
     if pen.extra_capacity <= floor:
         bad("penalties.extra_capacity", f"must exceed 2 * the dearest band price * (deviation_from_target + "
             f"deviation_from_recommendation) = {floor:g}, or extra capacity may be used while base capacity is left")
-    if plan.replan is not None and plan.replan.policy not in ("spread", "minimal_change"):
-        bad("replan.policy", f"unknown policy {plan.replan.policy!r}; use spread or minimal_change")
+    if plan.replan is not None and plan.replan.policy not in POLICIES:
+        bad("replan.policy", f"unknown policy {plan.replan.policy!r}; use {' or '.join(POLICIES)}")
