@@ -34,8 +34,9 @@ import pandas as pd
 from optimiser.arrivals import ArrivalShape, ArrivalYear, synthetic_arrivals
 from pipeline.commands import flags
 from pipeline.errors import InputError
-from pipeline.inputs.arrivals import REFUGEE_COLUMN, read_refugee_population
+from pipeline.inputs.arrivals import latest_refugees
 from pipeline.inputs.catalog import PLACEMENT_FILES, national_path, plan_inputs_dir
+from pipeline.inputs.history import REFUGEE_COLUMN
 from pipeline.inputs.national import national_files, read_plan_data
 from pipeline.plans.load import plan_path
 from pipeline.plans.resolve import load_plan
@@ -60,9 +61,9 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.households <= 1_000_000:
         raise InputError("--households", f"{args.households} households", "draw between 1 and 1,000,000")
     files = national_files(data_dir)
-    codes = read_plan_data(plan, files, data_dir).municipalities.index
+    data = read_plan_data(plan, files, data_dir)
     source = files.get_source(national_path("refugees", data_dir))
-    refugees, year = read_refugee_population(source, codes, plan.year)
+    refugees, year = latest_refugees(data.refugees, data.municipalities.index, plan.year, source.path)
     shape = plan_shape(plan)
     frame = synthetic_arrivals(refugees, args.households, args.seed, ArrivalYear(year=plan.year, shape=shape))
     header = synthetic_header(args, plan, shape, source.path, year)

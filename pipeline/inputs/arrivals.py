@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pipeline.errors import InputError
-from pipeline.inputs.history import read_refugees
+from pipeline.inputs.history import FIRST_YEAR, LAST_YEAR, REFUGEE_COLUMN, read_refugees
 from pipeline.inputs.source import Source
 from pipeline.inputs.tables import (
     MAX_PERSONS,
@@ -46,8 +46,6 @@ from pipeline.inputs.tables import (
 SYNTHETIC_LINE = "# SYNTHETIC"
 MAX_HOUSEHOLD = 20  # persons in one household; larger is a typo or two households
 ID_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,39}$")
-FIRST_YEAR, LAST_YEAR = 2000, 2100
-REFUGEE_COLUMN = "flyktninger_og_familieinnvandrede"
 LEDGER_COLUMNS = ("settled", "assigned", "complex_health", "unaccompanied_minors")
 
 
@@ -141,12 +139,16 @@ def read_refugee_population(source: Source, codes: pd.Index, plan_year: int) -> 
     """Persons living in each municipality who came as refugees or reunited
     family (``flyktninger_og_familieinnvandrede``) on 1 January of the latest
     year before ``plan_year`` in the file, and that year."""
-    frame = read_refugees(source, codes, plan_year)
+    return latest_refugees(read_refugees(source, codes, plan_year), codes, plan_year, source.path)
+
+
+def latest_refugees(frame: pd.DataFrame, codes: pd.Index, plan_year: int, path) -> tuple[pd.Series, int]:
+    """``read_refugee_population`` from the rows ``read_refugees`` gave (``path``: their file, for errors)."""
     if frame.empty:
-        raise InputError(str(source.path), f"no year before the plan year {plan_year}", "look-ahead; add earlier years")
+        raise InputError(str(path), f"no year before the plan year {plan_year}", "look-ahead; add earlier years")
     latest = int(frame["year"].max())
     rows = frame[frame["year"] == latest]
     absent = codes.difference(rows["kommunenummer"])
     if len(absent):
-        raise InputError(str(source.path), f"no row for kommunenummer {absent[0]!r} in {latest} ({len(absent)} missing)")
+        raise InputError(str(path), f"no row for kommunenummer {absent[0]!r} in {latest} ({len(absent)} missing)")
     return rows.set_index("kommunenummer")["refugees"].reindex(codes).rename(REFUGEE_COLUMN), latest

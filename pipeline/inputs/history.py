@@ -37,6 +37,7 @@ from pipeline.inputs.tables import (
 
 EXAM_YEAR = 2022  # plans for 2022 are judged against its real figures: none may be read
 FIRST_YEAR, LAST_YEAR = 2000, 2100
+REFUGEE_COLUMN = "flyktninger_og_familieinnvandrede"
 POPULATION_COLUMN = re.compile(r"^pop_(\d{4})_01_01$")
 
 
@@ -119,8 +120,8 @@ def read_refugees(source: Source, codes: pd.Index, before: int) -> pd.DataFrame:
     """Refugees and their reunited family living in each municipality, years before ``before``."""
     frame = read_by_year(source, [Column("aar", "int", minimum=FIRST_YEAR, maximum=LAST_YEAR),
                                   Column("kommunenummer", "code"),
-                                  Column("flyktninger_og_familieinnvandrede", "float", maximum=MAX_POPULATION)], codes)
+                                  Column(REFUGEE_COLUMN, "float", maximum=MAX_POPULATION)], codes)
     frame = frame[frame["aar"] < before]
     return pd.DataFrame({"kommunenummer": frame["kommunenummer"].to_numpy(),
                          "year": frame["aar"].astype(int).to_numpy(),
-                         "refugees": frame["flyktninger_og_familieinnvandrede"].astype(float).to_numpy()})
+                         "refugees": frame[REFUGEE_COLUMN].astype(float).to_numpy()})
