@@ -70,7 +70,9 @@ from optimiser.verify_place import verify_placement
 from pipeline.graph.placement import placement_setting
 from pipeline.plans.placement import placement_params, placement_solver, resolve_batch
 from pipeline.plans.resolve import resolve_plan
+from pipeline.publish.manifest import MANIFEST
 from pipeline.publish.network import network_from_json
+from pipeline.publish.placement import placement_counts, year_folder
 from pipeline.solvers import make_solvers
 
 SECTION = "## Placement"
@@ -179,21 +181,15 @@ def place_runs(inputs: PlaceInputs, params: PlaceParams, solvers: list, runs: in
     return [place(inputs, params, solvers) for _ in range(runs)]
 
 
-def tied_within_reach(result: PlaceResult, minutes: float) -> tuple[int, int]:
-    p = result.placements
-    tied = p["tie"].notna()
-    return int((tied & (p["minutes_from_tie"] <= minutes)).sum()), int(tied.sum())
-
-
 def national_rows(inputs: PlaceInputs, params: PlaceParams, results: list[PlaceResult]) -> list[tuple]:
     last = results[-1]
     h = inputs.households
     violations = verify_placement(h, inputs.municipalities, inputs.travel, last.placements, params.reasonable_minutes)
-    within, tied = tied_within_reach(last, params.reasonable_minutes)
+    counts = placement_counts(last, params)
+    within, tied = counts["tied_within_reach"], counts["tied"]
     solve_s = median(r.solve_seconds for r in results)
     spread_before, spread_after = fill_spread(last.fill["fill_before"]), fill_spread(last.fill["fill_after"])
-    extra = last.fill["extra_used"]
-    over = (last.fill["assigned"] > inputs.municipalities["room"] + inputs.municipalities["extra_room"]).sum()
+    over = sum(v.rule == "room" for v in violations)
     return [
         ("households / persons / base room / extra room",
          f"{len(h):,} / {int(h['persons'].sum()):,} / {int(inputs.municipalities['room'].sum()):,} / "
@@ -206,10 +202,10 @@ def national_rows(inputs: PlaceInputs, params: PlaceParams, results: list[PlaceR
         ("classes / integer columns / LP rounds", f"{last.classes} / {last.pairs} / {last.pricing_rounds}", ""),
         ("tied households within 90 minutes of their tie", f"{within:,} of {tied:,}",
          f"the {tied - within} others had no room left in reach (verify)"),
-        ("`verify_placement` violations", str(len(violations)), "must be 0: " + ("met" if not violations else
-                                                                               "**not met**")),
+        ("`verify_placement` violations", str(len(violations)), "must be 0: " + verdict(len(violations), 0)),
         ("municipalities above decision + extra", str(int(over)), "must be 0"),
-        ("persons in the extra tier / municipalities", f"{int(extra.sum()):,} / {int((extra > 0).sum())}", ""),
+        ("persons in the extra tier / municipalities",
+         f"{counts['extra_tier_persons']:,} / {counts['extra_tier_municipalities']}", ""),
         ("fill-rate spread (sd) before / after; after min-max",
          f"{spread_before['std']:.2%} / {spread_after['std']:.2%}; "
          f"{spread_after['min']:.1%}-{spread_after['max']:.1%}", f"national rate {last.national_fill_rate:.1%}"),
@@ -237,7 +233,7 @@ def baseline_rows(label: str, inputs: PlaceInputs, params: PlaceParams, solvers:
 
 def year_rows(out: Path, arrivals: Path) -> list[tuple]:
     run = common.cold_run(["place-year", "--plan", PLAN, "--arrivals", str(arrivals), "--out", str(out)])
-    m = json.loads((out / f"{PLAN}-year-{arrivals.stem}" / "manifest.json").read_text(encoding="utf-8"))
+    m = json.loads((year_folder(out, PLAN, arrivals.stem) / MANIFEST).read_text(encoding="utf-8"))
     w, h = m["weekly"], m["hindsight"]
     return [
         (f"year week by week: {m['weeks']} weeks, {w['households']:,} households "

@@ -59,6 +59,11 @@ def manifest(folder: Path) -> dict:
     return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
 
 
+def cached_network(out: Path):
+    """The network the placement's tasks built (the one network cache of ``out``)."""
+    return network_from_json(json.loads(next((out / ".cache" / "network").glob("*/network.json")).read_text()))
+
+
 def households() -> pd.DataFrame:
     return read_arrivals(Source.read(SMALL), pd.Index([f"{i:04d}" for i in range(10000)]), 2022).households
 
@@ -89,7 +94,7 @@ def test_no_municipality_above_its_decision_plus_extra(out):
 def test_tied_households_are_within_reach_wherever_room_in_reach_is_left(out):
     """The independent check again, from the written files and the plan's network."""
     assert json.loads((out / FOLDER / "verify.json").read_text())["ok"] is True
-    net = network_from_json(json.loads(next((out / ".cache" / "network").glob("*/network.json")).read_text()))
+    net = cached_network(out)
     rooms = read(out, "fill.csv").set_index("kommunenummer")
     h = households()
     h = h[h["household_id"].isin(read(out, "placements.csv")["household_id"])]
@@ -115,7 +120,7 @@ def test_the_outcome_is_the_plans_criterion_and_off_by_default(out):
     """placement.outcome names a criterion; its values are the plan's own
     (labour_market: log of the population within reach over the largest),
     and the shipped plan leaves the outcome off (weight 0)."""
-    net = network_from_json(json.loads(next((out / ".cache" / "network").glob("*/network.json")).read_text()))
+    net = cached_network(out)
     assert outcome_values(read_inputs(resolve_plan(PLAN)), net.access) is None
     assert manifest(out / FOLDER)["outcome"] is None and manifest(out / FOLDER)["params"]["outcome_weight"] == 0
     resolved = resolve_plan(PLAN, overrides={"placement": {"outcome": "labour_market", "outcome_weight": 0.5}})
