@@ -149,12 +149,13 @@ def _run(batches: list[pd.DataFrame], start: dict[int, pd.DataFrame], travel: pd
          look_ahead: bool = False) -> YearResult:
     ledgers = dict(start)
     weeks, placed, carried = [], [], []
-    seen = pd.DataFrame()
+    seen = pd.DataFrame()  # this year's arrivals so far (looking ahead only)
     for week, batch in enumerate(batches, start=1):
         counted = counts_in_year(batch)
         in_ledger = counted.isin(list(ledgers))
         carried.append(batch[~in_ledger])
-        seen = pd.concat([seen, batch[counted == year]], ignore_index=True)
+        if look_ahead:
+            seen = pd.concat([seen, batch[counted == year]], ignore_index=True)
         for ledger_year in sorted(ledgers):
             households = batch[counted == ledger_year]
             if households.empty:
@@ -223,27 +224,22 @@ def compare(weekly: YearResult, all_at_once: YearResult) -> pd.DataFrame:
     return frame.assign(difference=frame["weekly"] - frame["hindsight"]).astype(np.float64)
 
 
-def week_table(year: YearResult, batches: Sequence[pd.DataFrame], municipalities: pd.DataFrame,
-               params: PlaceParams) -> pd.DataFrame:
-    """One row per week placed against ``municipalities`` (the ledger of the
-    year simulated, at its start): ``week``, ``week_start`` (the Monday of
-    the batch's earliest ready date), households and persons placed, tied,
-    beyond reach, persons in extra room, households expected later that held
-    room in the week's model, the week's objective (its own households'
-    cost), the LP bound and gap of the week's model, status and solver
-    seconds, and after the week the national fill rate and
-    the fill-rate spread (standard deviation, max - min) over municipalities
-    with a decision."""
-    m = municipalities
-    decision = m["decision"].astype(float).where(m["decision"] > 0)
-    held = m["already"].astype(float)
+def week_table(year: YearResult, batches: Sequence[pd.DataFrame], params: PlaceParams) -> pd.DataFrame:
+    """One row per week placed against the ledger of the year simulated:
+    ``week``, ``week_start`` (the Monday of the batch's earliest ready date),
+    households and persons placed, tied, beyond reach, persons in extra room,
+    households expected later that held room in the week's model, the week's
+    objective (its own households' cost), the LP bound and gap of the week's
+    model, status and solver seconds, and after the week the national fill
+    rate and the fill-rate spread (standard deviation, max - min) over
+    municipalities with a decision (each week's result holds them: it was
+    placed against the ledger earlier weeks left)."""
     rows = []
     for w in year.weeks:
         if w.year != year.summary["year"]:
             continue
         r, p = w.result, w.result.placements
-        held = held + p.groupby("kommunenummer")["persons"].sum().reindex(m.index, fill_value=0)
-        spread = fill_spread(held / decision)
+        spread = fill_spread(r.fill["fill_after"])
         start = pd.to_datetime(batches[w.week - 1]["ready_date"]).min().to_period("W-SUN").start_time
         rows.append({
             "week": w.week, "week_start": start, "households": len(p), "persons": int(p["persons"].sum()),
@@ -252,7 +248,7 @@ def week_table(year: YearResult, batches: Sequence[pd.DataFrame], municipalities
             "extra_tier_persons": int(r.fill["extra_used"].sum()), "held_for_later": r.held_for_later,
             "objective": r.objective, "lp_bound": r.lp_bound,
             "gap": r.gap, "status": r.status.value, "solve_seconds": r.solve_seconds,
-            "fill_rate": float(held.sum() / decision.sum()) if decision.sum() > 0 else 0.0,
+            "fill_rate": r.national_fill_rate,
             "fill_spread_std": spread["std"], "fill_spread_range": spread["range"],
         })
     return pd.DataFrame(rows)

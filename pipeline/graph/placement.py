@@ -149,7 +149,7 @@ class PlaceYear(PlacementTask):
         placed = batch.this_year()
         for name, year in runs.items():
             check(placed, s.municipalities, s.travel, year.placements, params.reasonable_minutes, f"{name} year")
-        weeks = week_table(runs["weekly"], batches, s.municipalities, params)
+        weeks = week_table(runs["weekly"], batches, params)
         atomic_folder(self.out_dir, self.folder(), lambda staging: write_year(
             staging, batch, weeks, comparison_table(compare(runs["weekly"], runs["hindsight"])), runs,
             params, solver, s.allocation))

@@ -335,7 +335,7 @@ def test_week_table_counts_each_week_and_the_fill_after_it():
     week1 = households([{"household_id": "A", "persons": 2, "tie": "0001", "ready_date": "2022-03-01"}])
     week2 = households([{"household_id": "B", "persons": 2, "tie": "0001", "ready_date": "2022-03-08"}])
     year = simulate_year([week1, week2], m, line_travel([0, 150]), PARAMS, SOLVERS)
-    table = week_table(year, [week1, week2], m, PARAMS)
+    table = week_table(year, [week1, week2], PARAMS)
     assert table["week_start"].dt.strftime("%Y-%m-%d").tolist() == ["2022-02-28", "2022-03-07"]
     assert table[["households", "persons", "beyond_reach"]].to_numpy().tolist() == [[1, 2, 0], [1, 2, 1]]
     assert table["fill_rate"].tolist() == pytest.approx([2 / 6, 4 / 6])
