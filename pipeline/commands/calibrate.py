@@ -166,9 +166,8 @@ class YearReader:
         self._data: dict[int, PlanData] = {}
         self._years: dict[tuple[int, tuple[str, ...]], YearData] = {}
 
-    def plan_for(self, year: int, **changes) -> Plan:
-        base = self.resolved.plan
-        return dataclasses.replace(base, year=year, name=f"calibration-{year}", **changes)
+    def plan_for(self, year: int) -> Plan:
+        return dataclasses.replace(self.resolved.plan, year=year, name=f"calibration-{year}")
 
     def data(self, year: int) -> PlanData:
         if year not in self._data:

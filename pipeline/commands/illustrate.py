@@ -39,6 +39,7 @@ from pipeline.commands import flags
 from pipeline.errors import InputError
 from pipeline.inputs.catalog import plan_inputs_dir
 from pipeline.inputs.national import national_files, read_plan_data
+from pipeline.inputs.submissions import ANSWERS_FILE
 from pipeline.plans.load import plan_path
 from pipeline.plans.resolve import load_plan
 from pipeline.publish.files import atomic_file
@@ -103,7 +104,7 @@ def illustrative_files(plan, m: pd.DataFrame) -> dict[str, str]:
         "complex_health_capacity": np.ceil(base / 10).astype(int),
         "em_capacity": em_capacity.astype("Int64"),
     })
-    files["answers.csv"] = HEADER.format(plan=plan.name) + answers.to_csv(index=False, lineterminator="\n")
+    files[ANSWERS_FILE] = HEADER.format(plan=plan.name) + answers.to_csv(index=False, lineterminator="\n")
 
     shared_county = m.groupby("fylke")["kommune"].transform("size") > 1
     largest = pop[shared_county].idxmax()

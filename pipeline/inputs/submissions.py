@@ -34,6 +34,7 @@ from pipeline.inputs.yamlfile import build_dataclass, read_yaml
 # First line of a CSV file that is an illustrative stand-in, not a real submission.
 ILLUSTRATIVE_LINE = "# ILLUSTRATIVE"
 FIRST_YEAR, LAST_YEAR = 2000, 2100
+ANSWERS_FILE = "answers.csv"  # the municipal answers, in a plan's input folder
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def read_submissions(plan: Plan, municipalities: pd.DataFrame, files: FileSet, o
     recs, recs_illustrative = _read_counties(plan, files.under(own / "counties", ".csv"), municipalities)
     ks_path = pick("ks.yaml")
     ks, ks_illustrative = _read_ks(plan, files.get(str(ks_path)), municipalities.index)
-    answers, answers_illustrative = _read_answers(plan, files.get(str(pick("answers.csv"))), municipalities.index)
+    answers, answers_illustrative = _read_answers(plan, files.get(str(pick(ANSWERS_FILE))), municipalities.index)
     submissions = Submissions(recommendations=recs, ks=ks, answers=answers,
                               illustrative=recs_illustrative or ks_illustrative or answers_illustrative)
     _cross_check(plan, submissions, ks_path, municipalities["fylke"])

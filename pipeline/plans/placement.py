@@ -26,7 +26,7 @@ from pipeline.errors import InputError
 from pipeline.inputs.arrivals import Arrivals, read_arrivals, read_ledger
 from pipeline.inputs.catalog import PLACEMENT_LEDGER
 from pipeline.inputs.source import Source
-from pipeline.inputs.submissions import submission_path
+from pipeline.inputs.submissions import ANSWERS_FILE, submission_path
 from pipeline.plans.inputs import PlanInputs, read_inputs
 from pipeline.plans.load import check_name
 from pipeline.plans.resolve import ResolvedPlan
@@ -110,7 +110,6 @@ def resolve_batch(resolved: ResolvedPlan, arrivals_path: Path | str) -> Placemen
                           ledger_source=ledger_source, ledger=ledger, fingerprint=fingerprint)
 
 
-ANSWERS = "answers.csv"
 
 
 def own_decisions(inputs: PlanInputs) -> pd.Series:
@@ -119,8 +118,8 @@ def own_decisions(inputs: PlanInputs) -> pd.Series:
     (decisions on another request)."""
     resolved = inputs.resolved
     answers = inputs.submissions.answers["decision"]
-    own = resolved.own_inputs / ANSWERS
-    if submission_path(ANSWERS, resolved.files, resolved.own_inputs, resolved.base_inputs) == own:
+    own = resolved.own_inputs / ANSWERS_FILE
+    if submission_path(ANSWERS_FILE, resolved.files, resolved.own_inputs, resolved.base_inputs) == own:
         return answers
     return answers.iloc[0:0]
 

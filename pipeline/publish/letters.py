@@ -41,12 +41,11 @@ SECTION = '<section class="letter" lang="{lang}">\n{body}\n</section>'
 @dataclass(frozen=True)
 class Letter:
     stem: str  # file name without suffix
-    title: str  # the <h1>: what the PDF outline names
     markdown: str
     html: str  # the full page
 
 
-def consultation(manifest: dict, parts: Mapping) -> list:
+def consultation(manifest: dict) -> list:
     """Which of the input sentences apply: county recommendations received, KS's input (agreed or not)."""
     submissions = manifest.get("submissions") or {}
     chosen = ["counties_input"] if submissions.get("county_recommendations") else []
@@ -204,7 +203,7 @@ def letters_for(tables: RunTables, plan: Plan, settings: DocumentSettings, manif
         if standard not in common:
             values = common_values(plan, settings.letters, standard)
             parts, path = templates.letter[standard], templates.paths[f"letter.{standard}.md"]
-            values["consultation"] = " ".join(fill(parts[p], values, path, p) for p in consultation(manifest, parts))
+            values["consultation"] = " ".join(fill(parts[p], values, path, p) for p in consultation(manifest))
             common[standard] = values
         values = common[standard]
         text = render_letter(row, standard, values, templates, minors, own_county_authority=sizes[row["fylke"]] == 1)
@@ -216,7 +215,7 @@ def letters_for(tables: RunTables, plan: Plan, settings: DocumentSettings, manif
                               + markdown_to_html(extra) + "\n</div>")
         page = fill(templates.letter_html, {"lang": LANG[standard], "body": body, "title": html.escape(title)},
                     templates.paths["letter.html"])
-        out.append(Letter(stem=file_stem(row["kommunenummer"], row["kommune"]), title=title,
+        out.append(Letter(stem=file_stem(row["kommunenummer"], row["kommune"]),
                           markdown=text + "\n" + extra, html=page))
     return out
 
