@@ -25,7 +25,7 @@ import luigi
 from pipeline.graph.tasks import PlanTask, PrivateParameter, Publish, Solve
 from pipeline.plans.sweep import MAX_SCENARIOS, ResolvedSweep
 from pipeline.publish.files import atomic_folder, write_json
-from pipeline.publish.manifest import manifest_matches
+from pipeline.publish.manifest import manifest_matches, run_is_current
 from pipeline.publish.sweep import INFEASIBLE_RECORD, SWEEP_MANIFEST, read_outcome, write_sweep
 
 
@@ -59,10 +59,10 @@ class Scenario(PlanTask):
 
     def complete(self):
         record = read_outcome(self.folder())
-        if record is None or record.get("fingerprint") != self.fingerprint:
-            return False
-        # A published scenario's record is its run's manifest: current when it is a run without documents.
-        return record["status"] == "infeasible" or record.get("documents", True) is False
+        if record is not None and record["status"] == "infeasible":
+            return record.get("fingerprint") == self.fingerprint
+        # A published scenario's record is its run's manifest: current as a run without documents.
+        return run_is_current(record, self.fingerprint, documents=False)
 
     def run(self):
         infeasible = self.requires().infeasible()

@@ -31,7 +31,7 @@ from pipeline.inputs.submissions import submissions_summary
 from pipeline.plans.inputs import PlanInputs, read_inputs, replan_context
 from pipeline.plans.resolve import ResolvedPlan, resolved_plan
 from pipeline.publish.files import atomic_file, atomic_folder, csv_text
-from pipeline.publish.manifest import MANIFEST, read_manifest
+from pipeline.publish.manifest import MANIFEST, read_manifest, run_is_current
 from pipeline.publish.network import network_from_json, network_to_json
 from pipeline.publish.run_folder import write_run
 from pipeline.publish.solution import (
@@ -261,9 +261,7 @@ class Publish(PlanTask):
         return luigi.LocalTarget(str(self.folder() / MANIFEST))
 
     def complete(self):
-        manifest = read_manifest(self.output().path)
-        return (manifest is not None and manifest.get("fingerprint") == self.fingerprint
-                and manifest.get("documents", True) == self.documents)
+        return run_is_current(read_manifest(self.output().path), self.fingerprint, self.documents)
 
     def run(self):
         needs = self.requires()

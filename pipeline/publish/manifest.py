@@ -105,6 +105,12 @@ def read_manifest(path: Path) -> dict | None:
     return manifest if isinstance(manifest, dict) else None
 
 
+def run_is_current(manifest: dict | None, fingerprint: str, documents: bool) -> bool:
+    """A run's manifest carries ``fingerprint`` and was written with (or without) documents as asked."""
+    return manifest is not None and manifest.get("fingerprint") == fingerprint and \
+        manifest.get("documents", True) == documents
+
+
 def manifest_matches(path: Path, fingerprint: str) -> bool:
     """The manifest at ``path`` exists and carries ``fingerprint``: the output is current."""
     manifest = read_manifest(path)
