@@ -42,6 +42,7 @@ from pipeline.commands.calibrate import (
     fit,
     fit_settings,
     look_ahead,
+    scatter_against_real,
 )
 from pipeline.errors import InputError
 from pipeline.inputs.history import EXAM_YEAR
@@ -188,29 +189,14 @@ def write_year(folder: Path, result: dict) -> None:
 
 
 def plot(frame: pd.DataFrame, row: dict, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.5, 6.5), dpi=100)
-    ax.scatter(frame["real"], frame["last_rescaled"], s=10, facecolors="none", edgecolors="tab:grey",
-               label=f"last year rescaled (WAPE {row['last_wape']:.3f})")
-    ax.scatter(frame["real"], frame["engine"], s=10, color="tab:blue",
-               label=f"engine (WAPE {row['engine_wape']:.3f}, Spearman {row['engine_spearman']:.3f})")
-    top = float(max(frame["real"].max(), frame["engine"].max())) * 1.2
-    ax.plot([1, top], [1, top], color="grey", linewidth=1)
-    ax.set_xscale("symlog", linthresh=10)
-    ax.set_yscale("symlog", linthresh=10)
-    ax.set_xlim(0, top)
-    ax.set_ylim(0, top)
-    ax.set_xlabel(f"IMDi's real request {row['year']}")
-    ax.set_ylabel("planned")
-    ax.set_title(f"Backtest {row['year']}: need {row['need']:,}, trained on {row['trained_on']}")
-    ax.legend(loc="upper left", fontsize=8)
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
+    scatter_against_real(
+        path, frame["real"],
+        [(frame["last_rescaled"], dict(s=10, facecolors="none", edgecolors="tab:grey",
+                                       label=f"last year rescaled (WAPE {row['last_wape']:.3f})")),
+         (frame["engine"], dict(s=10, color="tab:blue", label=f"engine (WAPE {row['engine_wape']:.3f}, "
+                                                              f"Spearman {row['engine_spearman']:.3f})"))],
+        xlabel=f"IMDi's real request {row['year']}", ylabel="planned",
+        title=f"Backtest {row['year']}: need {row['need']:,}, trained on {row['trained_on']}", size=6.5)
 
 
 def fidelity_markdown(table: pd.DataFrame, settings: FitSettings) -> str:

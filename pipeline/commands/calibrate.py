@@ -365,27 +365,41 @@ def write_report(folder: Path, result: dict) -> None:
 
 
 def plot(predictions: pd.DataFrame, cal: CalibrationFile, path: Path) -> None:
+    column = "leave_one_year_out" if predictions["leave_one_year_out"].notna().any() else "kfold"
+    years = cal.calibration.years
+    scatter_against_real(
+        path, predictions["real"],
+        [(predictions[column], dict(s=12, facecolors="none", edgecolors="tab:orange",
+                                    label=f"out of sample ({column.replace('_', ' ')})")),
+         (predictions["in_sample"], dict(s=8, color="tab:blue",
+                                         label=f"in sample (mean WAPE {cal.fit.in_sample.wape:.3f})"))],
+        xlabel="real request (IMDi)", ylabel="predicted by the calibrated target formula",
+        title=f"Calibration {years[0]}-{years[-1]}: exponent {cal.criteria.population_exponent:.2f}, "
+              f"damping {cal.criteria.history_damping:g}",
+        size=7.0, diagonal_label="predicted = real")
+
+
+def scatter_against_real(path: Path, real: pd.Series, layers: list[tuple[pd.Series, dict]], *, xlabel: str,
+                         ylabel: str, title: str, size: float, diagonal_label: str | None = None) -> None:
+    """Each layer's values (matplotlib scatter options beside them) against
+    ``real`` on symmetric-log axes with the line y = x, up to 1.2 times the
+    largest of ``real`` and the last layer; written to ``path`` as PNG."""
     import matplotlib
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 7), dpi=100)
-    column = "leave_one_year_out" if predictions["leave_one_year_out"].notna().any() else "kfold"
-    ax.scatter(predictions["real"], predictions[column], s=12, facecolors="none", edgecolors="tab:orange",
-               label=f"out of sample ({column.replace('_', ' ')})")
-    ax.scatter(predictions["real"], predictions["in_sample"], s=8, color="tab:blue",
-               label=f"in sample (mean WAPE {cal.fit.in_sample.wape:.3f})")
-    top = float(max(predictions["real"].max(), predictions["in_sample"].max())) * 1.2
-    ax.plot([1, top], [1, top], color="grey", linewidth=1, label="predicted = real")
+    fig, ax = plt.subplots(figsize=(size, size), dpi=100)
+    for values, style in layers:
+        ax.scatter(real, values, **style)
+    top = float(max(real.max(), layers[-1][0].max())) * 1.2
+    ax.plot([1, top], [1, top], color="grey", linewidth=1, **({"label": diagonal_label} if diagonal_label else {}))
     ax.set_xscale("symlog", linthresh=10)
     ax.set_yscale("symlog", linthresh=10)
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
-    ax.set_xlabel("real request (IMDi)")
-    ax.set_ylabel("predicted by the calibrated target formula")
-    years = cal.calibration.years
-    ax.set_title(f"Calibration {years[0]}-{years[-1]}: exponent {cal.criteria.population_exponent:.2f}, "
-                 f"damping {cal.criteria.history_damping:g}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
