@@ -180,19 +180,21 @@ class YearReader:
                                                  self.resolved.plan.network.reasonable_travel_minutes).access
         return self._access
 
-    def requests(self, year: int, codes: pd.Index, original: bool) -> pd.Series:
-        """IMDi's requests of ``year`` (municipalities with one); 2020's original where ``original``."""
+    def requests(self, year: int, codes: pd.Index) -> tuple[pd.Series, pd.Series]:
+        """IMDi's requests of ``year`` (municipalities with one), from one read:
+        the original where the file gives one (2020's, before it was cut), and the final."""
         if year == 2024:
             source = self.resolved.files.get_source(national_path(REQUESTS_2024, self.resolved.data_dir))
-            return read_requests_of_year(source, year, codes).dropna()
+            final = read_requests_of_year(source, year, codes).dropna()
+            return final, final
         source = self.resolved.files.get_source(national_path("history", self.resolved.data_dir))
         rows = read_settlement_history(source, codes, year + 1)
         rows = rows[rows["year"] == year].set_index("kommunenummer")
         if rows.empty:
             raise InputError(str(source.path), f"no real requests for {year}",
                              "calibrate and backtest years with requests in data/ (README, Calibration)")
-        column = "requested_original" if original and rows["requested_original"].notna().any() else "requested"
-        return rows[column].reindex(codes).dropna().astype(float)
+        column = "requested_original" if rows["requested_original"].notna().any() else "requested"
+        return tuple(rows[c].reindex(codes).dropna().astype(float) for c in (column, "requested"))
 
     def year(self, year: int, excluded: tuple[str, ...] = ()) -> YearData:
         """The year's data without the ``excluded`` criteria."""
@@ -209,12 +211,11 @@ class YearReader:
         indicators = found.indicators.drop(columns=[c for c in found.indicators if c in drop])
         shares = found.shares.drop(columns=[c for c in found.shares if c in drop])
         m = data.municipalities
-        real = self.requests(year, m.index, original=True)
+        real, final = self.requests(year, m.index)
         growth = float(real.sum()) / found.last_need if found.last_need else 1.0
         inputs = calibrate.YearInputs(year=year, population=m["population"], indicators=indicators,
                                       shares=shares if len(shares.columns) else None, growth=growth)
-        return YearData(inputs=inputs, real=real, final=self.requests(year, m.index, original=False),
-                        municipalities=m)
+        return YearData(inputs=inputs, real=real, final=final, municipalities=m)
 
 
 def look_ahead(years) -> tuple[str, ...]:
