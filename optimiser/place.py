@@ -78,8 +78,10 @@ build the solvers with ``SolverConfig(presolve=False)`` for placement.
 
 After the solve a repair pass moves any tied household placed beyond reach
 into a municipality in reach that still has room for it (none at an
-optimum; it makes rule 2 hold also after a solve stopped at a limit), and
-the reported objective is recomputed from the final placement
+optimum; it makes rule 2 hold also after a solve stopped at a limit); a
+second pass moves any household still beyond reach to a nearer
+municipality where that lowers the batch's cost (``move_nearer``); the
+reported objective is recomputed from the final placement
 (``placement_cost``).
 
 Variables:
@@ -811,6 +813,36 @@ def move_within_reach(inputs: PlaceInputs, placed: pd.Series, params: PlaceParam
             return placed, moves
 
 
+def move_nearer(inputs: PlaceInputs, placed: pd.Series, params: PlaceParams) -> tuple[pd.Series, int]:
+    """Move each tied household still beyond reach to the municipality nearer
+    its tie that takes it and lowers the batch's ``placement_cost`` most,
+    where one does.  A model stopped at its limits, or one that held room
+    for households expected later (``place``'s ``later``), can leave a
+    household farther than the batch's own prices would; each move only
+    lowers the batch's cost.  Returns the placement and the number of moves."""
+    h, m, travel = inputs.households, inputs.municipalities, inputs.travel
+    ties = tie_codes(h["tie"])
+    placed = placed.copy()
+    moves = 0
+    for i, minutes in _beyond_reach(h, ties, placed, travel, params).items():
+        left = leftover(inputs, usage(h, placed, m.index))
+        nearer = travel.loc[ties[i], m.index]
+        nearer = nearer[(nearer < minutes) & could_take(left, h.loc[i])]
+        if nearer.empty:
+            continue
+        best, cost = placed[i], placement_cost(inputs, placed, params)["total"]
+        for code in nearer.sort_values(kind="stable").index:
+            trial = placed.copy()
+            trial[i] = code
+            trial_cost = placement_cost(inputs, trial, params)["total"]
+            if trial_cost < cost - 1e-9:
+                best, cost = code, trial_cost
+        if best != placed[i]:
+            placed[i] = best
+            moves += 1
+    return placed, moves
+
+
 def _beyond_reach(h: pd.DataFrame, ties: pd.Series, placed: pd.Series, travel: pd.DataFrame,
                   params: PlaceParams) -> pd.Series:
     minutes = minutes_from_tie(ties, placed, travel)
@@ -935,7 +967,7 @@ class PlaceResult:
     optimum when ``converged``); gap = (objective - lp_bound) / objective,
     of the whole model where households expected later held room in it;
     status of the integer solve; pairs: columns of the integer model;
-    pricing_rounds; moved: households the repair pass moved into reach."""
+    pricing_rounds; moved: households the repair passes moved (into reach, or nearer their tie)."""
 
     placements: pd.DataFrame
     fill: pd.DataFrame
@@ -991,6 +1023,7 @@ def place(inputs: PlaceInputs, params: PlaceParams, solvers: list, later: pd.Dat
         integer = solve_by_rounding(inputs, classes, group_of, costs, group_costs, columns, params, solvers)
     placed = assign_households(inputs.households, class_of, integer.counts, costs)
     placed, moved = move_within_reach(batch, placed.iloc[:len(batch.households)], params)
+    placed, nearer = move_nearer(batch, placed, params)
     cost = placement_cost(batch, placed, params)
     model_cost = integer.objective if len(held) else cost["total"]
     gap = (model_cost - columns.lp_bound) / model_cost if model_cost > 0 else 0.0
@@ -1001,7 +1034,7 @@ def place(inputs: PlaceInputs, params: PlaceParams, solvers: list, later: pd.Dat
         objective=cost["total"], lp_bound=columns.lp_bound, gap=max(gap, 0.0), status=integer.status, costs=cost,
         national_fill_rate=national_fill_rate(batch.municipalities, batch.households["persons"].sum()),
         classes=len(classes), pairs=integer.pairs,
-        pricing_rounds=columns.rounds, converged=columns.converged, moved=moved,
+        pricing_rounds=columns.rounds, converged=columns.converged, moved=moved + nearer,
         solve_seconds=columns.seconds + integer.seconds, seconds=time.perf_counter() - start, held_for_later=len(held))
 
 

@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.place import PlaceInputs, PlaceParams, PlaceResult, place, placement_cost, room_after, usage
+from optimiser.solve import InfeasiblePlan
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +163,7 @@ def _run(batches: list[pd.DataFrame], start: dict[int, pd.DataFrame], travel: pd
                 continue
             later = (expected_later(seen, pd.to_datetime(households["ready_date"]).max(), year)
                      if look_ahead and ledger_year == year else None)
-            result = place(PlaceInputs(households, ledgers[ledger_year], travel), params, solvers, later)
+            result = _place_week(PlaceInputs(households, ledgers[ledger_year], travel), params, solvers, later)
             weeks.append(WeekResult(week, ledger_year, result))
             placed.append(result.placements.assign(week=week, counts_in_year=ledger_year))
             ledgers[ledger_year] = use_room(ledgers[ledger_year], households, result.placements)
@@ -174,6 +175,18 @@ def _run(batches: list[pd.DataFrame], start: dict[int, pd.DataFrame], travel: pd
     households = pd.concat(batches, ignore_index=True)
     summary = year_summary(households, placements, start[year], travel, params, year)
     return YearResult(weeks, placements, pd.concat(carried, ignore_index=True), ledgers, summary)
+
+
+def _place_week(inputs: PlaceInputs, params: PlaceParams, solvers: list, later: pd.DataFrame | None) -> PlaceResult:
+    """The week placed with the households expected later; should that model
+    find no placement within the solver's limits, the week alone."""
+    if later is None or later.empty:
+        return place(inputs, params, solvers)
+    try:
+        return place(inputs, params, solvers, later)
+    except InfeasiblePlan as error:
+        log.warning("week placed without the households expected later: %s", error)
+        return place(inputs, params, solvers)
 
 
 def use_room(municipalities: pd.DataFrame, households: pd.DataFrame, placements: pd.DataFrame) -> pd.DataFrame:

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from optimiser import place_year
 from optimiser.arrivals import ArrivalYear, synthetic_arrivals
 from optimiser.place import (
     EXTRA_TIER,
@@ -23,7 +24,9 @@ from optimiser.place import (
     WITHIN_REACH,
     PlaceInputs,
     PlaceParams,
+    move_nearer,
     place,
+    placement_cost,
     room_for_later,
 )
 from optimiser.place_year import (
@@ -356,6 +359,44 @@ def test_hindsight_never_costs_more_than_week_by_week():
     assert all_at_once.summary["beyond_reach"] == 0
     assert table.loc["total_cost", "hindsight"] <= table.loc["total_cost", "weekly"] + 1e-9
     assert set(table.index) >= {"total_cost", "fill_spread_std", "beyond_reach"}
+
+
+def test_move_nearer_takes_a_household_beyond_reach_to_the_cheapest_nearer_room():
+    """Tie 0001 has no room; 0002 (100 min) and 0003 (150) are nearer than
+    0004 (300), where the household was left: it goes to 0002."""
+    h = households([{"household_id": "T", "persons": 2, "tie": "0001"}, {"household_id": "U", "persons": 2}])
+    inputs = PlaceInputs(h, municipalities([0, 10, 10, 10]), line_travel([0, 100, 150, 300]))
+    moved, moves = move_nearer(inputs, pd.Series(["0004", "0003"], index=h.index), PARAMS)
+    assert list(moved) == ["0002", "0003"] and moves == 1
+
+
+def test_move_nearer_keeps_a_household_where_fill_costs_more_than_the_minutes_saved():
+    """0002 is 5 minutes nearer (1 per household of two) but already at 70 %
+    against a national rate of 22.5 %: two more persons there cost more."""
+    h = households([{"household_id": "T", "persons": 2, "tie": "0001"}])
+    inputs = PlaceInputs(h, municipalities([0, 3, 10, 10], decision=10, already=[0, 7, 0, 0]),
+                         line_travel([0, 295, 400, 300]))
+    before = pd.Series(["0004"], index=h.index)
+    moved, moves = move_nearer(inputs, before, PARAMS)
+    assert list(moved) == ["0004"] and moves == 0
+    assert placement_cost(inputs, before, PARAMS)["total"] < placement_cost(
+        inputs, pd.Series(["0002"], index=h.index), PARAMS)["total"]
+
+
+def test_a_week_whose_model_with_households_expected_later_finds_no_placement_is_placed_alone(monkeypatch):
+    calls = []
+
+    def failing_with_later(inputs, params, solvers, later=None):
+        calls.append(later is not None)
+        if later is not None:
+            raise InfeasiblePlan("placement", "the solver found no placement")
+        return place(inputs, params, solvers)
+
+    monkeypatch.setattr(place_year, "place", failing_with_later)
+    h = households([{"household_id": f"H{i}", "persons": 2, "complex_health": True,
+                     "ready_date": f"2022-0{1 + i}-10"} for i in range(3)])
+    year = simulate_year(weekly_batches(h), municipalities([10, 10]), line_travel([0, 30]), PARAMS, SOLVERS)
+    assert len(year.placements) == 3 and calls.count(True) >= 1 and calls.count(False) == 3
 
 
 # --------------------------------------------------------------------------- looking ahead
