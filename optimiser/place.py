@@ -813,19 +813,22 @@ def move_within_reach(inputs: PlaceInputs, placed: pd.Series, params: PlaceParam
             return placed, moves
 
 
-def move_nearer(inputs: PlaceInputs, placed: pd.Series, params: PlaceParams) -> tuple[pd.Series, int]:
+def move_nearer(inputs: PlaceInputs, placed: pd.Series, params: PlaceParams,
+                held: pd.DataFrame | None = None) -> tuple[pd.Series, int]:
     """Move each tied household still beyond reach to the municipality nearer
     its tie that takes it and lowers the batch's ``placement_cost`` most,
-    where one does.  A model stopped at its limits, or one that held room
-    for households expected later (``place``'s ``later``), can leave a
-    household farther than the batch's own prices would; each move only
-    lowers the batch's cost.  Returns the placement and the number of moves."""
+    where one does.  A model stopped at its limits can leave a household
+    farther than the batch's own prices would; each move only lowers the
+    batch's cost.  ``held``: room (``usage``) the model kept for households
+    expected later (``place``'s ``later``), never moved into: the model
+    chose to keep it.  Returns the placement and the number of moves."""
     h, m, travel = inputs.households, inputs.municipalities, inputs.travel
     ties = tie_codes(h["tie"])
     placed = placed.copy()
     moves = 0
     for i, minutes in _beyond_reach(h, ties, placed, travel, params).items():
-        left = leftover(inputs, usage(h, placed, m.index))
+        used = usage(h, placed, m.index)
+        left = leftover(inputs, used if held is None else used + held)
         nearer = travel.loc[ties[i], m.index]
         nearer = nearer[(nearer < minutes) & could_take(left, h.loc[i])]
         if nearer.empty:
@@ -1022,8 +1025,10 @@ def place(inputs: PlaceInputs, params: PlaceParams, solvers: list, later: pd.Dat
     else:
         integer = solve_by_rounding(inputs, classes, group_of, costs, group_costs, columns, params, solvers)
     placed = assign_households(inputs.households, class_of, integer.counts, costs)
+    held_room = usage(inputs.households.iloc[len(batch.households):], placed.iloc[len(batch.households):],
+                      batch.municipalities.index)
     placed, moved = move_within_reach(batch, placed.iloc[:len(batch.households)], params)
-    placed, nearer = move_nearer(batch, placed, params)
+    placed, nearer = move_nearer(batch, placed, params, held_room)
     cost = placement_cost(batch, placed, params)
     model_cost = integer.objective if len(held) else cost["total"]
     gap = (model_cost - columns.lp_bound) / model_cost if model_cost > 0 else 0.0

@@ -368,6 +368,10 @@ def test_move_nearer_takes_a_household_beyond_reach_to_the_cheapest_nearer_room(
     inputs = PlaceInputs(h, municipalities([0, 10, 10, 10]), line_travel([0, 100, 150, 300]))
     moved, moves = move_nearer(inputs, pd.Series(["0004", "0003"], index=h.index), PARAMS)
     assert list(moved) == ["0002", "0003"] and moves == 1
+    # Room the model kept for households expected later is not moved into: 0002 is held whole.
+    held = pd.DataFrame({"persons": [0, 10, 0, 0], "health": 0, "em": 0}, index=inputs.municipalities.index)
+    moved, moves = move_nearer(inputs, pd.Series(["0004", "0003"], index=h.index), PARAMS, held)
+    assert list(moved) == ["0003", "0003"] and moves == 1
 
 
 def test_move_nearer_keeps_a_household_where_fill_costs_more_than_the_minutes_saved():
