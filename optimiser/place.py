@@ -1025,8 +1025,8 @@ def place(inputs: PlaceInputs, params: PlaceParams, solvers: list, later: pd.Dat
     else:
         integer = solve_by_rounding(inputs, classes, group_of, costs, group_costs, columns, params, solvers)
     placed = assign_households(inputs.households, class_of, integer.counts, costs)
-    held_room = usage(inputs.households.iloc[len(batch.households):], placed.iloc[len(batch.households):],
-                      batch.municipalities.index)
+    held_room = (usage(inputs.households.iloc[len(batch.households):], placed.iloc[len(batch.households):],
+                       batch.municipalities.index) if len(held) else None)
     placed, moved = move_within_reach(batch, placed.iloc[:len(batch.households)], params)
     placed, nearer = move_nearer(batch, placed, params, held_room)
     cost = placement_cost(batch, placed, params)

@@ -180,11 +180,11 @@ def _run(batches: list[pd.DataFrame], start: dict[int, pd.DataFrame], travel: pd
 def _place_week(inputs: PlaceInputs, params: PlaceParams, solvers: list, later: pd.DataFrame | None) -> PlaceResult:
     """The week placed with the households expected later; should that model
     find no placement within the solver's limits, the week alone."""
-    if later is None or later.empty:
-        return place(inputs, params, solvers)
     try:
         return place(inputs, params, solvers, later)
     except InfeasiblePlan as error:
+        if later is None or later.empty:
+            raise
         log.warning("week placed without the households expected later: %s", error)
         return place(inputs, params, solvers)
 
