@@ -119,6 +119,10 @@ class SolverConfig:
     # is small and presolve's reductions cost more than they save); on is
     # faster where it removes many columns (re-plans).  BENCHMARKS.md.
     presolve: bool = True
+    # Branch-and-bound nodes before the solver stops with its best solution
+    # (None: no limit).  Unlike the time limit it does not depend on how busy
+    # the machine is: the same model stops at the same solution everywhere.
+    node_limit: int | None = None
 
 
 @dataclass(frozen=True)

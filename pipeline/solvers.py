@@ -25,14 +25,16 @@ def make_solvers(cfg: SolverConfig, log_path: Path | None = None) -> list:
 
 def highs_options(cfg: SolverConfig) -> dict:
     """The plan's solver settings as HiGHS options (name -> value)."""
-    return {"time_limit": float(cfg.time_limit_seconds), "mip_rel_gap": float(cfg.mip_rel_gap),
-            "threads": int(cfg.threads), "presolve": "on" if cfg.presolve else "off", "random_seed": 0}
+    options = {"time_limit": float(cfg.time_limit_seconds), "mip_rel_gap": float(cfg.mip_rel_gap),
+               "threads": int(cfg.threads), "presolve": "on" if cfg.presolve else "off", "random_seed": 0}
+    return options | ({"mip_max_nodes": int(cfg.node_limit)} if cfg.node_limit is not None else {})
 
 
 def solver_options(cfg: SolverConfig) -> dict:
     """The plan's solver settings as the manifest records them."""
     return {"time_limit_seconds": cfg.time_limit_seconds, "mip_rel_gap": cfg.mip_rel_gap,
-            "threads": cfg.threads, "require_optimal": cfg.require_optimal, "presolve": cfg.presolve}
+            "threads": cfg.threads, "require_optimal": cfg.require_optimal, "presolve": cfg.presolve,
+            "node_limit": cfg.node_limit}
 
 
 def _make(name: str, cfg: SolverConfig, log_path: Path | None):
@@ -47,7 +49,8 @@ def _make(name: str, cfg: SolverConfig, log_path: Path | None):
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="PULP_CBC_CMD is deprecated", category=DeprecationWarning)
             return pulp.PULP_CBC_CMD(msg=False, timeLimit=cfg.time_limit_seconds, gapRel=cfg.mip_rel_gap,
-                                     threads=cfg.threads, logPath=str(log_path) if log_path else None)
+                                     threads=cfg.threads, maxNodes=cfg.node_limit,
+                                     logPath=str(log_path) if log_path else None)
     raise ValueError(f"unknown solver {name!r}")
 
 

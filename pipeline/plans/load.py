@@ -207,6 +207,9 @@ def _check_solver(plan: Plan, bad) -> None:
         bad("solver.mip_rel_gap", f"must be at least 0 and below 1, got {s.mip_rel_gap:g}")
     if not 1 <= s.threads <= 256:
         bad("solver.threads", f"must be between 1 and 256, got {s.threads}")
+    if s.node_limit is not None and (isinstance(s.node_limit, bool) or not isinstance(s.node_limit, int)
+                                     or s.node_limit < 0):
+        bad("solver.node_limit", f"must be a whole number of nodes, at least 0, or null; got {s.node_limit!r}")
 
 
 def _check_penalties(plan: Plan, bad) -> None:

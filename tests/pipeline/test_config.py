@@ -64,6 +64,10 @@ def _outcome_weight_without_outcome(raw):
     raw["placement"].update(outcome=None, outcome_weight=0.5)
 
 
+def _negative_node_limit(raw):
+    raw["solver"]["node_limit"] = -1
+
+
 def _extra_tier_cheaper_than_fill(raw):
     raw["placement"]["extra_tier_price"] = 7.0  # even fill gains up to 2 * 4 * 1 = 8 per person moved
 
@@ -83,6 +87,7 @@ CASES = [
     ("unknown_outcome", _unknown_outcome, "placement.outcome"),
     ("outcome_weight_without_outcome", _outcome_weight_without_outcome, "placement.outcome_weight"),
     ("extra_tier_cheaper_than_fill", _extra_tier_cheaper_than_fill, "placement"),
+    ("negative_node_limit", _negative_node_limit, "solver.node_limit"),
 ]
 
 
@@ -165,3 +170,15 @@ def test_presolve_setting_reaches_highs_and_the_manifest_options(tmp_path):
         highs = make_solvers(plan.solver)[0]
         assert highs.optionsDict["presolve"] == expected
         assert solver_options(plan.solver)["presolve"] is presolve
+
+
+def test_node_limit_reaches_highs_cbc_and_the_manifest_options(tmp_path):
+    from pipeline.solvers import make_solvers, solver_options
+
+    for limit in (None, 500):
+        path = write_config(tmp_path / str(limit), lambda raw, n=limit: raw["solver"].update(node_limit=n))
+        plan = load_plan(path)
+        highs, cbc = make_solvers(plan.solver)
+        assert highs.optionsDict.get("mip_max_nodes") == limit
+        assert cbc.optionsDict.get("maxNodes") == limit
+        assert solver_options(plan.solver)["node_limit"] == limit
