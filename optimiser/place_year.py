@@ -31,6 +31,13 @@ seen so far this year, repeated in proportion to the part of the year still
 to come) and those are dropped after the solve (``optimiser.place.place``'s
 ``later``; a household of the week always has first claim on the room).
 Only what has arrived so far is used, never the later weeks themselves.
+
+In the year's last five weeks (``YEAR_END_DAYS``) every household is
+expected, not only those with complex health needs (``expected_households``):
+the last weeks are small (households ready in December mostly register after
+new year), and their tied households must go near their ties, where
+municipalities are by then at the year's final fill rate; expected in time,
+they keep room there and the households without a tie go elsewhere.
 """
 from __future__ import annotations
 
@@ -67,21 +74,35 @@ LATER_ID = "~later-"  # ids of households expected later: never a valid househol
 # extrapolated from it: a first week's few households repeated fifty times
 # would hold room for a guess.
 MIN_DAYS_SEEN = 28
+# In the year's last days this many, every household is expected, not only
+# those with complex health needs (``expected_households``).  Measured on two
+# synthetic years (BENCHMARKS.md, "Placement year: looking ahead"): the
+# even-fill cost at the end of the year falls from 82 and 66 to 14 and 18,
+# with no household placed farther; 21, 28, 42 and 56 days did as well or worse.
+YEAR_END_DAYS = 35
 
 
-def expected_later(seen: pd.DataFrame, until, year: int, min_days_seen: int = MIN_DAYS_SEEN) -> pd.DataFrame:
-    """Households with complex health needs (not unaccompanied minors)
-    expected from the day after ``until`` to the end of ``year``: each such
-    household of ``seen`` (this year's arrivals so far) repeated rest / seen
-    times (days; seen at least ``min_days_seen``), as whole households: every
-    one the whole number of times, and the latest arrivals once more until
-    the total is the rounded expectation.  Ids ``LATER_ID<n>``."""
+def expected_later(seen: pd.DataFrame, until, year: int, min_days_seen: int = MIN_DAYS_SEEN,
+                   year_end_days: int = YEAR_END_DAYS) -> pd.DataFrame:
+    """Households expected from the day after ``until`` to the end of
+    ``year``, from ``seen`` (this year's arrivals so far), ids ``LATER_ID<n>``.
+
+    With more than ``year_end_days`` left: those with complex health needs
+    (not unaccompanied minors), each such household of ``seen`` repeated
+    rest / seen times (days; seen at least ``min_days_seen``), as whole
+    households: every one the whole number of times, and the latest arrivals
+    once more until the total is the rounded expectation.  Within the last
+    ``year_end_days``: every household (``expected_households``)."""
     needs = seen[seen["complex_health"].astype(bool) & ~seen["unaccompanied_minor"].astype(bool)]
     until = pd.Timestamp(until).normalize()
     days_seen = max((until - pd.Timestamp(year, 1, 1)).days + 1, min_days_seen)
     rest = (pd.Timestamp(year + 1, 1, 1) - until).days - 1
-    if needs.empty or rest <= 0:
+    if rest <= 0 or seen.empty:
         return needs.iloc[0:0]
+    if rest <= year_end_days:
+        return expected_households(seen, days_seen, rest)
+    if needs.empty:
+        return needs
     factor = rest / days_seen
     order = needs.assign(_ready=pd.to_datetime(needs["ready_date"])).sort_values(
         ["_ready", "household_id"], ascending=False, kind="stable").drop(columns="_ready")
@@ -89,6 +110,31 @@ def expected_later(seen: pd.DataFrame, until, year: int, min_days_seen: int = MI
     copies[:max(0, int(round(factor * len(order))) - int(copies.sum()))] += 1
     later = order.loc[order.index.repeat(copies)].reset_index(drop=True)
     return later.assign(household_id=[f"{LATER_ID}{i}" for i in range(len(later))])
+
+
+def expected_households(seen: pd.DataFrame, days_seen: int, rest: int) -> pd.DataFrame:
+    """The households (not unaccompanied minors) expected to be ready in the
+    ``rest`` days left of the year and registered before it ends: arrivals
+    per day so far (``seen`` over ``days_seen``) times, summed over the days
+    left, the share of ``seen`` whose wait from ready to registered would
+    still end in the year (every one without ``registered_date``).  Drawn
+    from ``seen`` evenly over its ties (households sorted by tie, then ready
+    date and id, every (len / n)-th taken), so ties, sizes and needs come in
+    the proportions of this year's arrivals."""
+    pool = seen[~seen["unaccompanied_minor"].astype(bool)]
+    if "registered_date" in pool.columns:
+        waits = (pd.to_datetime(pool["registered_date"]) - pd.to_datetime(pool["ready_date"])).dt.days
+        waits = waits.dropna().to_numpy()
+    else:
+        waits = np.zeros(1)
+    in_year = sum(float((waits <= rest - day).mean()) for day in range(1, rest + 1)) if len(waits) else float(rest)
+    n = int(round(len(pool) / days_seen * in_year))
+    if n <= 0:
+        return pool.iloc[0:0]
+    order = pool.assign(_tie=pool["tie"].fillna("~"), _ready=pd.to_datetime(pool["ready_date"])).sort_values(
+        ["_tie", "_ready", "household_id"], kind="stable").drop(columns=["_tie", "_ready"])
+    picked = order.iloc[np.floor((np.arange(n) + 0.5) * len(order) / n).astype(int)].reset_index(drop=True)
+    return picked.assign(household_id=[f"{LATER_ID}{i}" for i in range(n)])
 
 
 @dataclass(frozen=True)

@@ -433,6 +433,46 @@ def test_expected_later_rounds_by_the_latest_arrivals_and_ends_with_the_year():
     assert len(expected_later(seen.iloc[1:], "2022-01-07", 2022)) == 13
 
 
+def arrivals_by_day(days: int, ties: tuple, wait_days: int | None = None) -> pd.DataFrame:
+    """One household per tie per day from 1 January, plus one unaccompanied
+    minor a day; registered ``wait_days`` after being ready where given."""
+    rows = []
+    for day in pd.date_range("2022-01-01", periods=days):
+        for tie in ties + ("minor",):
+            row = {"household_id": f"{tie}-{day:%m%d}", "ready_date": day, "persons": 2,
+                   "tie": None if tie == "minor" else tie, "unaccompanied_minor": tie == "minor"}
+            if wait_days is not None:
+                row["registered_date"] = day + pd.Timedelta(days=wait_days)
+            rows.append(row)
+    return households(rows)
+
+
+def test_in_the_years_last_weeks_every_household_is_expected_with_the_ties_of_the_arrivals():
+    """Two households a day (ties 0001 and 0002) besides the minors, seen for
+    345 days by 11 December; 20 days are left: 2 * 20 = 40 expected, 20 per
+    tie, none of them a minor, none with complex health needs (none arrived)."""
+    seen = arrivals_by_day(345, ("0001", "0002"))
+    later = expected_later(seen, "2022-12-11", 2022)
+    assert len(later) == 40 and later["household_id"].str.startswith(LATER_ID).all()
+    assert later["tie"].value_counts().to_dict() == {"0001": 20, "0002": 20}
+    assert not later["unaccompanied_minor"].any() and not later["complex_health"].any()
+
+
+def test_at_the_years_end_only_households_registered_within_the_year_are_expected():
+    """The same arrivals, each registered 10 days after being ready: of the
+    20 days left only those ready in the first 10 still register in the year,
+    so 2 * 10 = 20 are expected."""
+    assert len(expected_later(arrivals_by_day(345, ("0001", "0002"), wait_days=10), "2022-12-11", 2022)) == 20
+
+
+def test_every_household_is_expected_only_in_the_years_last_35_days():
+    """By 25 November 36 days are left: only households with complex health
+    needs are expected (none arrived, so none); by 26 November, 35: all of them."""
+    seen = arrivals_by_day(329, ("0001",))
+    assert expected_later(seen, "2022-11-25", 2022).empty
+    assert len(expected_later(seen, "2022-11-26", 2022)) == 35
+
+
 def test_households_expected_later_hold_room_and_are_not_placed():
     """0001 is the only municipality within reach of the tie 0001 with room
     for a family of three with complex health needs; an untied person with
