@@ -26,11 +26,15 @@ whole within reach of its tie.  Placed week by week without thought for
 who comes later, small households take it where later, larger ones need it,
 and those then go beyond reach; placed all at once, the same year keeps it
 for them.  So each week is placed together with the households with complex
-health needs expected in the rest of the year (``expected_later``: those
-seen so far this year, repeated in proportion to the part of the year still
-to come) and those are dropped after the solve (``optimiser.place.place``'s
-``later``; a household of the week always has first claim on the room).
-Only what has arrived so far is used, never the later weeks themselves.
+health needs expected in the rest of the year (``expected_later``: as many
+as seen so far this year, in proportion to the part of the year still to
+come, drawn evenly over the ties of all this year's arrivals) and those are
+dropped after the solve (``optimiser.place.place``'s ``later``; a household
+of the week always has first claim on the room).  Copies of the few such
+households seen so far would hold room near their own ties many times over,
+against the very household copied; the ties of all arrivals spread it as
+the year's arrivals will.  Only what has arrived so far is used, never the
+later weeks themselves.
 
 In the year's last five weeks (``YEAR_END_DAYS``) every household is
 expected, not only those with complex health needs (``expected_households``):
@@ -87,12 +91,13 @@ def expected_later(seen: pd.DataFrame, until, year: int, min_days_seen: int = MI
     """Households expected from the day after ``until`` to the end of
     ``year``, from ``seen`` (this year's arrivals so far), ids ``LATER_ID<n>``.
 
-    With more than ``year_end_days`` left: those with complex health needs
-    (not unaccompanied minors), each such household of ``seen`` repeated
-    rest / seen times (days; seen at least ``min_days_seen``), as whole
-    households: every one the whole number of times, and the latest arrivals
-    once more until the total is the rounded expectation.  Within the last
-    ``year_end_days``: every household (``expected_households``)."""
+    With more than ``year_end_days`` left: households with complex health
+    needs, as many as rest / seen (days; seen at least ``min_days_seen``)
+    times those seen so far (not unaccompanied minors), rounded, drawn from
+    all of this year's arrivals (``even_draw``) and given complex health
+    needs: a few such households seen so far say how many will come, the
+    many arrivals say where their ties will be and how large they will be.
+    Within the last ``year_end_days``: every household (``expected_households``)."""
     needs = seen[seen["complex_health"].astype(bool) & ~seen["unaccompanied_minor"].astype(bool)]
     until = pd.Timestamp(until).normalize()
     days_seen = max((until - pd.Timestamp(year, 1, 1)).days + 1, min_days_seen)
@@ -101,15 +106,8 @@ def expected_later(seen: pd.DataFrame, until, year: int, min_days_seen: int = MI
         return needs.iloc[0:0]
     if rest <= year_end_days:
         return expected_households(seen, days_seen, rest)
-    if needs.empty:
-        return needs
-    factor = rest / days_seen
-    order = needs.assign(_ready=pd.to_datetime(needs["ready_date"])).sort_values(
-        ["_ready", "household_id"], ascending=False, kind="stable").drop(columns="_ready")
-    copies = np.full(len(order), int(np.floor(factor)))
-    copies[:max(0, int(round(factor * len(order))) - int(copies.sum()))] += 1
-    later = order.loc[order.index.repeat(copies)].reset_index(drop=True)
-    return later.assign(household_id=[f"{LATER_ID}{i}" for i in range(len(later))])
+    n = int(round(rest / days_seen * len(needs)))
+    return even_draw(seen[~seen["unaccompanied_minor"].astype(bool)], n).assign(complex_health=True)
 
 
 def expected_households(seen: pd.DataFrame, days_seen: int, rest: int) -> pd.DataFrame:
@@ -117,10 +115,9 @@ def expected_households(seen: pd.DataFrame, days_seen: int, rest: int) -> pd.Dat
     ``rest`` days left of the year and registered before it ends: arrivals
     per day so far (``seen`` over ``days_seen``) times, summed over the days
     left, the share of ``seen`` whose wait from ready to registered would
-    still end in the year (every one without ``registered_date``).  Drawn
-    from ``seen`` evenly over its ties (households sorted by tie, then ready
-    date and id, every (len / n)-th taken), so ties, sizes and needs come in
-    the proportions of this year's arrivals."""
+    still end in the year (every one without ``registered_date``); drawn
+    from ``seen`` by ``even_draw``, so sizes and needs come in the
+    proportions of this year's arrivals too."""
     pool = seen[~seen["unaccompanied_minor"].astype(bool)]
     if "registered_date" in pool.columns:
         waits = (pd.to_datetime(pool["registered_date"]) - pd.to_datetime(pool["ready_date"])).dt.days
@@ -128,8 +125,14 @@ def expected_households(seen: pd.DataFrame, days_seen: int, rest: int) -> pd.Dat
     else:
         waits = np.zeros(1)
     in_year = sum(float((waits <= rest - day).mean()) for day in range(1, rest + 1)) if len(waits) else float(rest)
-    n = int(round(len(pool) / days_seen * in_year))
-    if n <= 0:
+    return even_draw(pool, int(round(len(pool) / days_seen * in_year)))
+
+
+def even_draw(pool: pd.DataFrame, n: int) -> pd.DataFrame:
+    """``n`` households of ``pool`` spread evenly over its ties: sorted by
+    tie (none last), ready date and id, every (len / n)-th taken (more than
+    once where n exceeds the pool); ids ``LATER_ID<n>``."""
+    if n <= 0 or pool.empty:
         return pool.iloc[0:0]
     order = pool.assign(_tie=pool["tie"].fillna("~"), _ready=pd.to_datetime(pool["ready_date"])).sort_values(
         ["_tie", "_ready", "household_id"], kind="stable").drop(columns=["_tie", "_ready"])
@@ -171,8 +174,8 @@ def simulate_year(batches: Sequence[pd.DataFrame], municipalities: pd.DataFrame,
     (default: the year of the earliest ready date); ``next_year``: the same
     for the year after, for households registered after new year;
     ``progress`` is called after each week; ``look_ahead``: hold room for the
-    households with complex health needs expected later in the year (see
-    the module docstring)."""
+    households expected later in the year (``expected_later``, see the
+    module docstring)."""
     year = year if year is not None else _first_year(batches)
     ledgers = {year: municipalities} | ({year + 1: next_year} if next_year is not None else {})
     return _run(list(batches), ledgers, travel, params, solvers, year, progress, look_ahead)

@@ -405,10 +405,14 @@ def test_a_week_whose_model_with_households_expected_later_finds_no_placement_is
 
 # --------------------------------------------------------------------------- looking ahead
 
-def test_expected_later_repeats_this_years_complex_health_households_for_the_rest_of_the_year():
+def test_expected_later_counts_complex_health_households_and_draws_them_over_the_ties_of_all_arrivals():
     """Seen by 1 March (60 days): two households with complex health needs,
     one unaccompanied minor and one without needs; the 305 days left hold
-    305/60 = 5.08 times as many: 5 copies of each, 10 in all (5.08 * 2 rounds to 10)."""
+    305/60 = 5.08 times as many: 10 (5.08 * 2, rounded).  They are drawn
+    evenly from the three arrivals that are not minors, sorted by tie (A with
+    tie 0001, then B and D without, by ready date): positions 0.15, 0.45,
+    ... 2.85 of 3 give A three times, B four times and D three times, every
+    one with complex health needs."""
     seen = households([{"household_id": "A", "complex_health": True, "persons": 3, "tie": "0001"},
                        {"household_id": "B", "complex_health": True, "ready_date": "2022-02-10"},
                        {"household_id": "C", "complex_health": True, "unaccompanied_minor": True},
@@ -416,20 +420,20 @@ def test_expected_later_repeats_this_years_complex_health_households_for_the_res
     later = expected_later(seen, "2022-03-01", 2022)
     assert len(later) == 10 and later["household_id"].str.startswith(LATER_ID).all()
     assert later["household_id"].is_unique
-    assert later["persons"].value_counts().to_dict() == {3: 5, 1: 5}
+    assert later["persons"].value_counts().to_dict() == {1: 4, 3: 3, 4: 3}
     assert later["complex_health"].all() and not later["unaccompanied_minor"].any()
-    assert (later["tie"] == "0001").sum() == 5
+    assert (later["tie"] == "0001").sum() == 3
 
 
-def test_expected_later_rounds_by_the_latest_arrivals_and_ends_with_the_year():
-    """1 July: 181 days seen, 183 left, 1.01 times: one copy each, and the
-    rounded total (2) gives no extra copy; 31 December: nothing is left."""
+def test_expected_later_rounds_the_expected_count_and_ends_with_the_year():
+    """1 July: 181 days seen, 183 left, 1.01 times two: 2; 31 December:
+    nothing is left."""
     seen = households([{"household_id": "A", "complex_health": True, "ready_date": "2022-06-30"},
                        {"household_id": "B", "complex_health": True, "persons": 2, "ready_date": "2022-01-05"}])
     assert len(expected_later(seen, "2022-06-30", 2022)) == 2
     assert len(expected_later(seen.iloc[:1], "2022-04-10", 2022)) == 3  # 100 days seen, 265 left: 2.65 -> 3
     assert expected_later(seen, "2022-12-31", 2022).empty
-    # A first week is extrapolated from at least four weeks: 7 days seen, 357 left -> 357 / 28 = 12.75 copies.
+    # A first week is extrapolated from at least four weeks: 7 days seen, 357 left -> 357 / 28 = 12.75 -> 13.
     assert len(expected_later(seen.iloc[1:], "2022-01-07", 2022)) == 13
 
 
