@@ -251,7 +251,8 @@ def year_rows(out: Path, arrivals: Path) -> list[tuple]:
         ("&nbsp;&nbsp;cost by term weekly / hindsight: travel; even fill",
          f"{w['costs']['travel']:.1f} / {h['costs']['travel']:.1f}; {w['costs']['even_fill']:.0f} / "
          f"{h['costs']['even_fill']:.0f}", ""),
-        ("&nbsp;&nbsp;households with complex health needs expected later that held room (all weeks)",
+        ("&nbsp;&nbsp;households expected later that held room (all weeks; complex health needs, all in the "
+         "last five weeks)",
          f"{m['look_ahead']['held_for_later_households']:,}", ""),
         ("&nbsp;&nbsp;solver seconds weekly (all weeks) / hindsight",
          f"{m['timings']['weekly_solve_seconds']:.1f} / {m['timings']['hindsight_solve_seconds']:.1f}", ""),

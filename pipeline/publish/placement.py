@@ -226,8 +226,8 @@ def year_summary_text(folder: Path) -> str:
         f"the hindsight placement's gap to its LP bound is {percent(gap)} "
         f"(bound {m['hindsight_lp_bound']:,.2f}, which no placement of the year can beat); against it "
         f"the weekly year reaches {percent(m['reaches_bound'])}",
-        f"each week held room for the households with complex health needs expected later in the year "
-        f"({m['look_ahead']['held_for_later_households']:,} over all weeks)",
+        f"each week held room for the households expected later in the year (with complex health needs; "
+        f"every household in the last five weeks): {m['look_ahead']['held_for_later_households']:,} over all weeks",
         f"solve {m['timings']['weekly_solve_seconds']:.1f} s week by week, {m['timings']['hindsight_solve_seconds']:.1f} s "
         "in hindsight",
         *synthetic_line(m),
