@@ -275,6 +275,21 @@ def test_rounding_path_within_reach_rule_holds_and_verify_finds_nothing(instance
     assert result.lp_bound <= result.objective + 1e-6
 
 
+def test_rounding_path_packs_families_with_complex_health_needs_whole():
+    """Complex-health room 5 and 3 within reach of the tie, families of 2 and
+    5 tied there: both fit whole only with the 5 in the room of 5.  The LP
+    splits them across the two rooms; fixed along it, the family of 2 took
+    the room of 5 and the family of 5 went 300 minutes away.  Left to the
+    integer model, the rounding path finds the exact model's optimum."""
+    m = municipalities([20, 20, 40], health_room=[5, 3, 10], decision=[20, 20, 40])
+    h = households([{"tie": "0001", "persons": p, "complex_health": True} for p in (2, 5)] + [{}] * 10)
+    travel = line_travel([0, 30, 300])
+    rounded, where = placed(h, m, travel, PlaceParams(exact_pairs=0))
+    exact, _ = placed(h, m, travel)
+    assert where["H002"] == "0001" and where["H001"] == "0002"
+    assert rounded.objective == pytest.approx(exact.objective) and rounded.placements["minutes_from_tie"].max() <= 90
+
+
 def test_determinism_same_input_same_placements():
     population = pd.Series([500.0, 300.0, 200.0, 100.0], index=codes(4))
     h = synthetic_arrivals(population, 40, seed=3)
