@@ -27,6 +27,19 @@ most ``2 * fill_weight * max band price + extra_tier_price + outcome_weight``),
 so at an optimum no tied household is beyond reach while a municipality in
 reach could take it.  ``PlaceParams.check`` enforces the same for 3 over 4-5.
 
+Looking ahead (``place``'s ``later``: households expected after the batch,
+``optimiser.place_year``), one more price ranks below reach and the extra
+tier, beside even fill: room for complex health needs is a few places per
+municipality, and a family with such needs must find it whole near its tie.
+``health_fit`` prices the room each household with such needs leaves: a
+tied one fills a small room (at most ``small_health_room`` places) whole
+rather than breaking it into pieces no later family fits, and one without a
+tie goes where the room is large, leaving the small ones to families tied
+near them.  Beyond reach it costs the most, so rule 2 stands;
+``PlaceParams.check`` keeps it under the extra tier.  It is a price on the
+future, not on this batch: the objective reported is ``placement_cost``,
+without it.
+
 Formulation, and why.  A binary per (household, municipality) is ~5 million
 binaries at national scale (14,000 x 356); it does not solve in minutes
 (``bench/place.py`` measures it).  Three steps keep the model small and the
@@ -156,6 +169,11 @@ class PlaceParams:
     integer_neighbours       nearest hostable municipalities every tied class
                              may also use in the integer model (beside its
                              group's LP columns)
+    health_fit_price         looking ahead only: per household with complex
+                             health needs and place of complex-health room
+                             (``health_fit``)
+    small_health_room        complex-health room of at most this many places
+                             is small: a later family may need it whole
     exact_pairs              batches with at most this many class columns are
                              solved as one integer model, larger ones by rounding
     target_gap               relative gap to the LP bound the first rounding
@@ -173,6 +191,8 @@ class PlaceParams:
     outcome_weight: float = 0.0
     beyond_reach_candidates: int = 8
     integer_neighbours: int = 3
+    health_fit_price: float = 0.25
+    small_health_room: int = 7
     exact_pairs: int = 2000
     target_gap: float = 0.01
     tight_share: float = 0.9
@@ -186,10 +206,13 @@ class PlaceParams:
             return f"fill_bands: {bands}"
         if min(self.reasonable_minutes, self.cost_per_minute_beyond, self.fill_weight, self.outcome_weight) < 0:
             return "reasonable_minutes, cost_per_minute_beyond, fill_weight and outcome_weight must be >= 0"
-        most_gain = fill_gain_per_person(self) + self.outcome_weight
+        if self.health_fit_price < 0 or self.small_health_room < 0:
+            return "health_fit_price and small_health_room must be >= 0"
+        most_gain = fill_gain_per_person(self) + self.outcome_weight + most_health_fit(self)
         if self.extra_tier_price <= most_gain:
             return (f"extra_tier_price must exceed {most_gain:g} (2 * fill_weight * the dearest band + "
-                    "outcome_weight), or even fill draws on extra room while base room is left")
+                    "outcome_weight + health_fit_price * small_health_room), or even fill draws on extra "
+                    "room while base room is left")
         if self.beyond_reach_candidates < 0 or self.pricing_rounds < 1:
             return "beyond_reach_candidates must be >= 0 and pricing_rounds >= 1"
         return None
@@ -201,12 +224,18 @@ def params_from(config: PlacementConfig, reasonable_minutes: float, **limits) ->
     return PlaceParams(reasonable_minutes=reasonable_minutes, cost_per_minute_beyond=config.cost_per_minute_beyond,
                        extra_tier_price=config.extra_tier_price, fill_bands=config.fill_bands,
                        fill_weight=config.fill_weight,
-                       outcome_weight=config.outcome_weight if config.outcome else 0.0, **limits)
+                       outcome_weight=config.outcome_weight if config.outcome else 0.0,
+                       health_fit_price=config.health_fit_price, small_health_room=config.small_health_room, **limits)
 
 
 def fill_gain_per_person(params: PlaceParams) -> float:
     """The most the fill bands can gain by moving one person (out of one band, into another)."""
     return 2.0 * params.fill_weight * max(params.fill_bands.prices)
+
+
+def most_health_fit(params: PlaceParams) -> float:
+    """The dearest ``health_fit`` of one household: what moving it can gain in that term."""
+    return params.health_fit_price * params.small_health_room
 
 
 def reach_priority(params: PlaceParams) -> float:
@@ -325,20 +354,60 @@ class ClassCosts:
         return self.minutes.notna() & ~self.within
 
 
-def class_costs(classes: pd.DataFrame, inputs: PlaceInputs, params: PlaceParams) -> ClassCosts:
-    """Minutes, cost and hostability of every (class, municipality) pair."""
+def class_costs(classes: pd.DataFrame, inputs: PlaceInputs, params: PlaceParams,
+                fit: np.ndarray | None = None) -> ClassCosts:
+    """Minutes, cost and hostability of every (class, municipality) pair.
+    The cost includes ``health_fit`` of one household of the class, or
+    ``fit`` per unit where given (person groups: ``pooled_fit``)."""
     m = inputs.municipalities
     codes = m.index
     minutes = inputs.travel.reindex(index=classes["tie"].fillna(""), columns=codes).to_numpy(dtype=float)
+    within = minutes <= params.reasonable_minutes
     persons = classes["persons"].to_numpy(dtype=float)[:, None]
     beyond = np.nan_to_num(minutes - params.reasonable_minutes, nan=0.0).clip(min=0.0)
     travel_cost = np.where(beyond > 0, reach_priority(params) + params.cost_per_minute_beyond * beyond, 0.0)
     outcome = _outcome(m).to_numpy()[None, :]
+    fit = health_fit(classes, m, within, params) if fit is None else fit
     share = np.where(classes["later"].to_numpy(dtype=bool), LATER_PRICE_SHARE, 1.0)[:, None]
-    cost = share * persons * (travel_cost + params.outcome_weight * (1.0 - outcome))
+    cost = share * (persons * (travel_cost + params.outcome_weight * (1.0 - outcome)) + fit)
     frame = lambda values: pd.DataFrame(values, index=classes.index, columns=codes)  # noqa: E731
     return ClassCosts(minutes=frame(minutes), cost=frame(cost), feasible=frame(_hostable(classes, m)),
-                      within=frame(minutes <= params.reasonable_minutes))
+                      within=frame(within))
+
+
+def health_fit(classes: pd.DataFrame, municipalities: pd.DataFrame, within: np.ndarray,
+               params: PlaceParams) -> np.ndarray:
+    """Looking ahead: the price of the complex-health room one household of
+    each class (rows) leaves behind in each municipality (columns), at
+    ``health_fit_price`` per place (0 unless ``place`` looks ahead); 0 for
+    households without such needs.  ``within``: in reach of the class's tie.
+
+    With r the complex-health room the model places into, s the household's
+    persons and c ``small_health_room``:
+
+    * tied, within reach: r - s where r <= c (a small room is used up, not
+      broken into pieces no later family fits), 0 where the room is large;
+    * tied, beyond reach: c, the most, so no household ever gains in this
+      term by going beyond reach (rule 2 stands);
+    * no tie: c - min(r - s, c): the room left should be large, so households
+      that could go anywhere leave the small rooms to tied families near them.
+    """
+    room = municipalities["health_room"].to_numpy(dtype=float)[None, :]
+    cap = float(params.small_health_room)
+    left = (room - classes["persons"].to_numpy(dtype=float)[:, None]).clip(0.0, cap)
+    tied = classes["tie"].notna().to_numpy()[:, None]
+    fit = np.where(tied, np.where(within, np.where(room <= cap, left, 0.0), cap), cap - left)
+    return params.health_fit_price * np.where(classes["complex_health"].to_numpy(dtype=bool)[:, None], fit, 0.0)
+
+
+def pooled_fit(classes: pd.DataFrame, costs: ClassCosts, group_of: pd.Series, groups: pd.DataFrame,
+               inputs: PlaceInputs, params: PlaceParams) -> np.ndarray:
+    """Per person of each group: the least ``health_fit`` per person over its
+    classes.  Below every class's own price, so the LP over groups still
+    bounds the integer model over classes."""
+    fit = health_fit(classes, inputs.municipalities, costs.within.to_numpy(), params)
+    per_person = pd.DataFrame(fit / classes["persons"].to_numpy(dtype=float)[:, None], index=classes.index)
+    return per_person.groupby(group_of.to_numpy()).min().reindex(groups.index).to_numpy()
 
 
 def _outcome(m: pd.DataFrame) -> pd.Series:
@@ -1011,7 +1080,10 @@ def place(inputs: PlaceInputs, params: PlaceParams, solvers: list, later: pd.Dat
     and after the solve the batch's tied households beyond reach move into
     any room in reach the expected ones held, so holding room never keeps a
     household that is here beyond reach.  The result is the batch's alone;
-    the gap is the model's (batch and expected households) against its LP bound."""
+    the gap is the model's (batch and expected households) against its LP bound.
+    With households expected later the model also prices the complex-health
+    room left behind (``health_fit``; the LP over person groups at the least
+    price per person of each group's households, so it still bounds)."""
     start = time.perf_counter()
     problems = input_problems(inputs) + ([f"params: {params.check()}"] if params.check() else [])
     if problems:
@@ -1024,11 +1096,13 @@ def place(inputs: PlaceInputs, params: PlaceParams, solvers: list, later: pd.Dat
         inputs = PlaceInputs(pd.concat([batch.households.assign(later=False),
                                         held.reindex(columns=batch.households.columns).assign(later=True)],
                                        ignore_index=True), batch.municipalities, batch.travel)
+    if not len(held):
+        params = dataclasses.replace(params, health_fit_price=0.0)  # a price on the year to come
     classes, class_of = household_classes(inputs.households)
     costs = class_costs(classes, inputs, params)
     check_hostable(inputs, classes, costs)
     groups, group_of = person_groups(classes)
-    group_costs = class_costs(groups, inputs, params)
+    group_costs = class_costs(groups, inputs, params, pooled_fit(classes, costs, group_of, groups, inputs, params))
     columns = generate_columns(inputs, groups, group_costs, params, solvers)
     pairs = class_pairs(classes, group_of, columns.pairs > 0, costs, params)
     if pairs.to_numpy().sum() <= params.exact_pairs:

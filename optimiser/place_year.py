@@ -34,7 +34,12 @@ of the week always has first claim on the room).  Copies of the few such
 households seen so far would hold room near their own ties many times over,
 against the very household copied; the ties of all arrivals spread it as
 the year's arrivals will.  Only what has arrived so far is used, never the
-later weeks themselves.
+later weeks themselves.  A few such households drawn cannot say which
+family of five will need which room of five, so the week's model also
+prices the room each household with complex health needs leaves
+(``optimiser.place.health_fit``): a tied family fills a small room whole
+rather than breaking it, a household without a tie goes where the room is
+large.
 
 In the year's last five weeks (``YEAR_END_DAYS``) every household is
 expected, not only those with complex health needs (``expected_households``):

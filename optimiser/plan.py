@@ -182,6 +182,13 @@ class PlacementConfig:
     # outcome_weight * (1 - value); null or weight 0: off.
     outcome: str | None = None
     outcome_weight: float = 0.0
+    # Looking ahead (place-year): per household with complex health needs and
+    # place of complex-health room it leaves (optimiser.place.health_fit);
+    # rooms of at most small_health_room places are small.  Its most,
+    # health_fit_price * small_health_room, shares the room under
+    # extra_tier_price with even fill and the outcome.
+    health_fit_price: float = 0.25
+    small_health_room: int = 7
 
 
 @dataclass(frozen=True)

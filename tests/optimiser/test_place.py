@@ -22,11 +22,17 @@ from optimiser.place import (
     NEAREST_BEYOND,
     NO_TIE,
     WITHIN_REACH,
+    ClassCosts,
     PlaceInputs,
     PlaceParams,
+    class_costs,
+    health_fit,
+    household_classes,
     move_nearer,
+    person_groups,
     place,
     placement_cost,
+    pooled_fit,
     room_for_later,
 )
 from optimiser.place_year import (
@@ -169,7 +175,7 @@ def test_outcome_sends_a_person_where_fill_leaves_a_free_choice_to_the_better_ou
     the person goes to the better outcome, whichever code it has, and the
     cost says so."""
     h = households([{}])
-    params = PlaceParams(outcome_weight=1.5)
+    params = PlaceParams(outcome_weight=1.5, health_fit_price=0.0)  # the outcome takes the room under the extra tier
     for outcome, best in (([0.9, 0.2], "0001"), ([0.2, 0.9], "0002")):
         result, where = placed(h, municipalities([10, 10], outcome=outcome), line_travel([0, 300]), params)
         assert where["H001"] == best
@@ -181,7 +187,7 @@ def test_outcome_never_outweighs_even_fill_or_reach():
     the outcome differs most, since a person moved costs one person over and
     one under the fill targets (2 at the first band's price 1) and gains only
     1.9; a tied person stays within reach of its tie at the worse outcome."""
-    params = PlaceParams(outcome_weight=1.9)
+    params = PlaceParams(outcome_weight=1.9, health_fit_price=0.0)
     m = municipalities([10, 10], outcome=[0.0, 1.0])
     _, where = placed(households([{} for _ in range(10)]), m, line_travel([0, 300]), params)
     assert where.value_counts().to_dict() == {"0001": 5, "0002": 5}
@@ -222,6 +228,15 @@ def test_invalid_inputs_name_the_offender():
 def test_params_check_refuses_extra_tier_cheaper_than_fill_gain():
     assert "extra_tier_price must exceed" in PlaceParams(extra_tier_price=1.0).check()
     assert PlaceParams().check() is None
+
+
+def test_params_check_refuses_a_health_fit_that_could_outweigh_the_extra_tier():
+    """Fill can gain 2 * 4 = 8 per person; with 0.5 * 7 = 3.5 of health fit a
+    household could gain more than the extra tier's 10 costs."""
+    problem = PlaceParams(health_fit_price=0.5, small_health_room=7).check()
+    assert "extra_tier_price must exceed 11.5" in problem and "health_fit_price" in problem
+    assert PlaceParams(health_fit_price=0.28, small_health_room=7).check() is None  # 9.96
+    assert "must be >= 0" in PlaceParams(health_fit_price=-0.1).check()
 
 
 # --------------------------------------------------------------------------- random instances
@@ -518,6 +533,74 @@ def test_a_household_that_is_here_comes_before_one_expected_later():
     result = place(PlaceInputs(h, m, line_travel([0, 300])), PARAMS, SOLVERS, later)
     assert result.placements.iloc[0]["kommunenummer"] == "0001"
     assert result.placements.iloc[0]["rule"] == WITHIN_REACH
+
+
+def fit_case() -> tuple[pd.DataFrame, ClassCosts, PlaceInputs, pd.Series]:
+    """Complex-health room 3, 5, 30 and 12 at 0, 60, 200 and 80 minutes along
+    the line: a family of 3 tied to 0001 (0003 beyond its reach), a
+    household of 2 and a person with no tie (both complex health needs), a
+    family of 2 tied to 0001 without."""
+    m = municipalities([40, 40, 40, 40], health_room=[3, 5, 30, 12])
+    h = households([{"tie": "0001", "persons": 3, "complex_health": True},
+                    {"persons": 2, "complex_health": True}, {"persons": 1, "complex_health": True},
+                    {"tie": "0001", "persons": 2}])
+    classes, class_of = household_classes(h)
+    inputs = PlaceInputs(h, m, line_travel([0, 60, 200, 80]))
+    return classes, class_costs(classes, inputs, PARAMS), inputs, class_of
+
+
+def test_health_fit_prices_the_complex_health_room_each_household_leaves():
+    """At 0.25 per place, small room up to 7 places (by hand):
+    tied family of 3: 0001 used up (0), 0002 leaves 2 of a small room (0.5),
+    0003 beyond reach (7 * 0.25), 0004 large (0);
+    untied household of 2: leaves 1, 3, 28 and 10 places: (7 - 1), (7 - 3), 0
+    and 0 times 0.25; no complex health needs: 0."""
+    assert (PARAMS.health_fit_price, PARAMS.small_health_room) == (0.25, 7)
+    classes, costs, inputs, class_of = fit_case()
+    m = inputs.municipalities
+    fit = pd.DataFrame(health_fit(classes, m, costs.within.to_numpy(), PARAMS), index=classes.index,
+                       columns=m.index)
+    assert fit.loc[class_of[0]].tolist() == [0.0, 0.5, 1.75, 0.0]
+    assert fit.loc[class_of[1]].tolist() == [1.5, 1.0, 0.0, 0.0]
+    assert fit.loc[class_of[3]].tolist() == [0.0, 0.0, 0.0, 0.0]
+
+
+def test_pooled_health_fit_per_person_is_the_least_over_the_groups_classes():
+    """The untied person leaves 2, 4, 29 and 11 places: 1.25, 0.75, 0, 0 per
+    person; the household of 2 pays 1.5, 1.0, 0, 0, i.e. 0.75, 0.5, 0, 0 per
+    person; their group pays the least of the two, so the LP over groups
+    still bounds the model over households."""
+    classes, costs, inputs, class_of = fit_case()
+    groups, group_of = person_groups(classes)
+    pooled = pd.DataFrame(pooled_fit(classes, costs, group_of, groups, inputs, PARAMS),
+                          index=groups.index, columns=inputs.municipalities.index)
+    assert pooled.loc[group_of[class_of[1]]].tolist() == [0.75, 0.5, 0.0, 0.0]
+    assert group_of[class_of[1]] == group_of[class_of[2]]
+
+
+def test_looking_ahead_a_tied_family_uses_up_a_small_complex_health_room_whole():
+    """Three municipalities in reach of the tie with complex-health room 7, 3
+    and 5; 0003 already holds a person, and even fill costs the same at
+    0001 and 0002 (without the health fit the solver takes 0001): looking
+    ahead (a person expected later), the family of 3 goes where it leaves
+    nothing (0002), not into the 7 that a larger family may need later."""
+    m = municipalities([10, 10, 10], health_room=[7, 3, 5], already=[0, 0, 1])
+    h = households([{"tie": "0001", "persons": 3, "complex_health": True}])
+    later = households([{"household_id": LATER_ID + "0"}])
+    result = place(PlaceInputs(h, m, line_travel([0, 30, 60])), PARAMS, SOLVERS, later)
+    assert result.placements.iloc[0]["kommunenummer"] == "0002"
+    assert result.held_for_later == 1
+
+
+def test_looking_ahead_a_household_with_no_tie_takes_complex_health_room_where_it_is_large():
+    """A household of 2 with complex health needs and no tie, room 2 and 20,
+    even fill indifferent: looking ahead it leaves the small room (for a
+    family tied near it) and goes where 18 places are left."""
+    m = municipalities([10, 10], health_room=[2, 20])
+    h = households([{"persons": 2, "complex_health": True}])
+    later = households([{"household_id": LATER_ID + "0"}])
+    result = place(PlaceInputs(h, m, line_travel([0, 300])), PARAMS, SOLVERS, later)
+    assert result.placements.iloc[0]["kommunenummer"] == "0002"
 
 
 def test_households_expected_later_that_the_room_cannot_hold_are_left_out():

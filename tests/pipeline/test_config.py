@@ -72,6 +72,10 @@ def _extra_tier_cheaper_than_fill(raw):
     raw["placement"]["extra_tier_price"] = 7.0  # even fill gains up to 2 * 4 * 1 = 8 per person moved
 
 
+def _health_fit_beside_outcome(raw):
+    raw["placement"].update(outcome="labour_market", outcome_weight=0.5)  # 8 + 0.5 + 0.25 * 7 > 10
+
+
 # (id, change, key path the error must name)
 CASES = [
     ("unknown_key", _unknown_top, "need_people"),
@@ -87,6 +91,7 @@ CASES = [
     ("unknown_outcome", _unknown_outcome, "placement.outcome"),
     ("outcome_weight_without_outcome", _outcome_weight_without_outcome, "placement.outcome_weight"),
     ("extra_tier_cheaper_than_fill", _extra_tier_cheaper_than_fill, "placement"),
+    ("health_fit_beside_outcome", _health_fit_beside_outcome, "placement"),
     ("negative_node_limit", _negative_node_limit, "solver.node_limit"),
 ]
 

@@ -123,8 +123,8 @@ def test_the_outcome_is_the_plans_criterion_and_off_by_default(out):
     net = cached_network(out)
     assert outcome_values(read_inputs(resolve_plan(PLAN)), net.access) is None
     assert manifest(out / FOLDER)["outcome"] is None and manifest(out / FOLDER)["params"]["outcome_weight"] == 0
-    resolved = resolve_plan(PLAN, overrides={"placement": {"outcome": "labour_market", "outcome_weight": 0.5}})
-    assert placement_params(resolved).outcome_weight == 0.5
+    resolved = resolve_plan(PLAN, overrides={"placement": {"outcome": "labour_market", "outcome_weight": 0.2}})
+    assert placement_params(resolved).outcome_weight == 0.2
     values = outcome_values(read_inputs(resolved), net.access)
     reach = net.access["reachable_population"].reindex(values.index)
     assert values.between(0, 1).all() and values.max() == 1.0
@@ -165,5 +165,6 @@ def test_place_year_compares_weeks_against_hindsight_and_counts_by_registration(
     assert m["objective_ratio"] >= 1 - 1e-4
     # The hindsight's LP bound bounds both years; nothing with complex health needs came, so nothing held room.
     assert m["hindsight_lp_bound"] <= min(m["hindsight"]["total_cost"], m["weekly"]["total_cost"]) + 1e-6
+    assert m["best_known"] == min(m["hindsight"]["total_cost"], m["weekly"]["total_cost"])
     assert m["look_ahead"]["held_for_later_households"] == 0 and weeks["held_for_later"].sum() == 0
     assert m["synthetic"] is False
