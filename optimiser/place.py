@@ -73,18 +73,18 @@ result measured against a bound:
    ``exact_pairs`` class columns) are one integer model.  Large ones round
    first: households of two or more persons go where their group's LP flow
    has room for all of them, never beyond it, except where room in reach is
-   scarce and for households with complex health needs or unaccompanied
-   minors (``round_larger_households``); then one integer model places the
+   scarce (``round_larger_households``); then one integer model places the
    single persons and every household left over in the room left.  With
    single persons as filler the packing of whole households is easy for the
    solver; if the result misses ``target_gap`` against the LP bound, the
-   same is done with every household without a tie left free.  The gap to
+   same is done with every household without a tie, with complex health
+   needs or unaccompanied minors left free.  The gap to
    the LP bound is reported with every result.  Measured: 0 on national
    batches of 14,000 households; a synthetic year's 13,000 households at
    once (``optimiser.place_year.hindsight``) ended 16 % above the bound
-   while families with complex health needs were fixed along the LP (a
-   family of four beyond reach that the rooms could hold), and at the bound
-   on three synthetic years once they were left free.  Earlier, on
+   while families with complex health needs were fixed along the LP in both
+   variants (a family of four beyond reach that the rooms could hold), and
+   at the bound on three synthetic years once the second left them free.  Earlier, on
    scaled-down tight instances (3,000 households in 7,300 persons of room,
    so room is short within reach of many ties): between 1 % and 39 %
    depending on the seed, where the rounding fixes whole families the LP
@@ -691,16 +691,17 @@ def round_larger_households(inputs: PlaceInputs, classes: pd.DataFrame, group_of
     each where its group's LP flow still has room for all its persons (the
     most persons left first, then nearest the tie, then code) and the
     municipality's base room takes it; never beyond the flow, so what is
-    left over is fractions of households.  Households with complex health
-    needs and unaccompanied minors are never fixed: their rooms are a few
-    places each, the LP splits families across them, and only the integer
-    model packs them whole (fixed along the LP, one synthetic year's
-    hindsight ended 16 % above its LP bound; left free, at it, in less
-    time).  Where room in reach is scarce
+    left over is fractions of households.  Where room in reach is scarce
     nothing is fixed that could move: groups the LP sends partly beyond
     reach, and households without a tie in contested municipalities
     (``contested_municipalities``), stay free; with ``fix_untied`` False,
-    every household without a tie stays free.  Returns households per
+    every household without a tie stays free, and so does every household
+    with complex health needs or unaccompanied minors: their rooms are a few
+    places each, the LP splits families across them, and only the integer
+    model packs them whole (fixed along the LP, one synthetic year placed at
+    once ended 16 % above its LP bound; left free, at it).  Fixing them keeps
+    the first, tight variant fast (national batch: 9.6 s against 15.4 s).
+    Returns households per
     (class, kommunenummer); the rest stay for the integer model."""
     m = inputs.municipalities
     left = m[["room", "health_room", "em_room"]].to_numpy(dtype=float).T.copy()
@@ -708,8 +709,8 @@ def round_larger_households(inputs: PlaceInputs, classes: pd.DataFrame, group_of
     group_row = flows.index.get_indexer(group_of.to_numpy())
     contested = contested_municipalities(flows, group_costs)
     free_groups = flows.index[(flows.gt(0) & group_costs.beyond).any(axis=1)]
-    larger = classes[(classes["persons"] >= 2) & ~group_of.isin(free_groups)
-                     & ~classes["complex_health"].astype(bool) & ~classes["unaccompanied_minor"].astype(bool)]
+    needs = classes["complex_health"].astype(bool) | classes["unaccompanied_minor"].astype(bool)
+    larger = classes[(classes["persons"] >= 2) & ~group_of.isin(free_groups) & (~needs | fix_untied)]
     larger = larger.sort_values("persons", ascending=False, kind="stable")
     position = np.arange(len(m.index))
     placed: dict = {}
@@ -764,7 +765,8 @@ def solve_by_rounding(inputs: PlaceInputs, classes: pd.DataFrame, group_of: pd.S
     persons and every household left over, in what room is left.  First
     with households without a tie fixed outside contested municipalities
     (fast when room is tight); if that misses ``target_gap`` against the LP
-    bound, again with all of them free (more room to pack whole households);
+    bound, again with all of them and every household with complex health
+    needs or unaccompanied minors free (more room to pack whole households);
     the better wins; if neither leaves room for every whole household, the
     whole integer model.  When the batch is small against the room (below
     ``tight_share`` of it) the free variant goes first: there it is both
