@@ -103,27 +103,27 @@ def expected_later(seen: pd.DataFrame, until, year: int, min_days_seen: int = MI
     needs: a few such households seen so far say how many will come, the
     many arrivals say where their ties will be and how large they will be.
     Within the last ``year_end_days``: every household (``expected_households``)."""
-    needs = seen[seen["complex_health"].astype(bool) & ~seen["unaccompanied_minor"].astype(bool)]
+    pool = seen[~seen["unaccompanied_minor"].astype(bool)]
     until = pd.Timestamp(until).normalize()
     days_seen = max((until - pd.Timestamp(year, 1, 1)).days + 1, min_days_seen)
     rest = (pd.Timestamp(year + 1, 1, 1) - until).days - 1
     if rest <= 0 or seen.empty:
-        return needs.iloc[0:0]
+        return pool.iloc[0:0]
     if rest <= year_end_days:
-        return expected_households(seen, days_seen, rest)
-    n = int(round(rest / days_seen * len(needs)))
-    return even_draw(seen[~seen["unaccompanied_minor"].astype(bool)], n).assign(complex_health=True)
+        return expected_households(pool, days_seen, rest)
+    n = int(round(rest / days_seen * int(pool["complex_health"].astype(bool).sum())))
+    return even_draw(pool, n).assign(complex_health=True)
 
 
-def expected_households(seen: pd.DataFrame, days_seen: int, rest: int) -> pd.DataFrame:
-    """The households (not unaccompanied minors) expected to be ready in the
-    ``rest`` days left of the year and registered before it ends: arrivals
-    per day so far (``seen`` over ``days_seen``) times, summed over the days
-    left, the share of ``seen`` whose wait from ready to registered would
-    still end in the year (every one without ``registered_date``); drawn
-    from ``seen`` by ``even_draw``, so sizes and needs come in the
-    proportions of this year's arrivals too."""
-    pool = seen[~seen["unaccompanied_minor"].astype(bool)]
+def expected_households(pool: pd.DataFrame, days_seen: int, rest: int) -> pd.DataFrame:
+    """The households expected to be ready in the ``rest`` days left of the
+    year and registered before it ends, from ``pool`` (this year's arrivals
+    so far, not unaccompanied minors): arrivals per day so far (``pool``
+    over ``days_seen``) times, summed over the days left, the share of
+    ``pool`` whose wait from ready to registered would still end in the
+    year (every one without ``registered_date``); drawn from ``pool`` by
+    ``even_draw``, so sizes and needs come in the proportions of this
+    year's arrivals too."""
     if "registered_date" in pool.columns:
         waits = (pd.to_datetime(pool["registered_date"]) - pd.to_datetime(pool["ready_date"])).dt.days
         waits = waits.dropna().to_numpy()
