@@ -340,13 +340,14 @@ def _with_ids(frame: pd.DataFrame, prefix: str) -> pd.DataFrame:
 class ClassCosts:
     """Per class (rows, class id) and municipality (columns, kommunenummer):
     minutes from the class's tie (NaN without tie), the objective cost of one
-    household there, whether the municipality could host one at all, and
-    whether it is within reach of the tie."""
+    household there, whether the municipality could host one at all,
+    whether it is within reach of the tie, and the ``health_fit`` in the cost."""
 
     minutes: pd.DataFrame
     cost: pd.DataFrame
     feasible: pd.DataFrame
     within: pd.DataFrame
+    fit: pd.DataFrame
 
     @property
     def beyond(self) -> pd.DataFrame:
@@ -372,7 +373,7 @@ def class_costs(classes: pd.DataFrame, inputs: PlaceInputs, params: PlaceParams,
     cost = share * (persons * (travel_cost + params.outcome_weight * (1.0 - outcome)) + fit)
     frame = lambda values: pd.DataFrame(values, index=classes.index, columns=codes)  # noqa: E731
     return ClassCosts(minutes=frame(minutes), cost=frame(cost), feasible=frame(_hostable(classes, m)),
-                      within=frame(within))
+                      within=frame(within), fit=frame(fit))
 
 
 def health_fit(classes: pd.DataFrame, municipalities: pd.DataFrame, within: np.ndarray,
@@ -396,17 +397,15 @@ def health_fit(classes: pd.DataFrame, municipalities: pd.DataFrame, within: np.n
     cap = float(params.small_health_room)
     left = (room - classes["persons"].to_numpy(dtype=float)[:, None]).clip(0.0, cap)
     tied = classes["tie"].notna().to_numpy()[:, None]
-    fit = np.where(tied, np.where(within, np.where(room <= cap, left, 0.0), cap), cap - left)
+    fit = np.select([~tied, ~within, room <= cap], [cap - left, cap, left], 0.0)
     return params.health_fit_price * np.where(classes["complex_health"].to_numpy(dtype=bool)[:, None], fit, 0.0)
 
 
-def pooled_fit(classes: pd.DataFrame, costs: ClassCosts, group_of: pd.Series, groups: pd.DataFrame,
-               inputs: PlaceInputs, params: PlaceParams) -> np.ndarray:
+def pooled_fit(classes: pd.DataFrame, costs: ClassCosts, group_of: pd.Series, groups: pd.DataFrame) -> np.ndarray:
     """Per person of each group: the least ``health_fit`` per person over its
-    classes.  Below every class's own price, so the LP over groups still
-    bounds the integer model over classes."""
-    fit = health_fit(classes, inputs.municipalities, costs.within.to_numpy(), params)
-    per_person = pd.DataFrame(fit / classes["persons"].to_numpy(dtype=float)[:, None], index=classes.index)
+    classes (``costs``: the classes').  Below every class's own price, so the
+    LP over groups still bounds the integer model over classes."""
+    per_person = costs.fit.div(classes["persons"].astype(float), axis=0)
     return per_person.groupby(group_of.to_numpy()).min().reindex(groups.index).to_numpy()
 
 
@@ -709,8 +708,8 @@ def round_larger_households(inputs: PlaceInputs, classes: pd.DataFrame, group_of
     group_row = flows.index.get_indexer(group_of.to_numpy())
     contested = contested_municipalities(flows, group_costs)
     free_groups = flows.index[(flows.gt(0) & group_costs.beyond).any(axis=1)]
-    needs = classes["complex_health"].astype(bool) | classes["unaccompanied_minor"].astype(bool)
-    larger = classes[(classes["persons"] >= 2) & ~group_of.isin(free_groups) & (~needs | fix_untied)]
+    with_needs = classes["complex_health"].astype(bool) | classes["unaccompanied_minor"].astype(bool)
+    larger = classes[(classes["persons"] >= 2) & ~group_of.isin(free_groups) & (~with_needs | fix_untied)]
     larger = larger.sort_values("persons", ascending=False, kind="stable")
     position = np.arange(len(m.index))
     placed: dict = {}
@@ -1104,7 +1103,7 @@ def place(inputs: PlaceInputs, params: PlaceParams, solvers: list, later: pd.Dat
     costs = class_costs(classes, inputs, params)
     check_hostable(inputs, classes, costs)
     groups, group_of = person_groups(classes)
-    group_costs = class_costs(groups, inputs, params, pooled_fit(classes, costs, group_of, groups, inputs, params))
+    group_costs = class_costs(groups, inputs, params, pooled_fit(classes, costs, group_of, groups))
     columns = generate_columns(inputs, groups, group_costs, params, solvers)
     pairs = class_pairs(classes, group_of, columns.pairs > 0, costs, params)
     if pairs.to_numpy().sum() <= params.exact_pairs:

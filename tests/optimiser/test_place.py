@@ -572,7 +572,7 @@ def test_pooled_health_fit_per_person_is_the_least_over_the_groups_classes():
     still bounds the model over households."""
     classes, costs, inputs, class_of = fit_case()
     groups, group_of = person_groups(classes)
-    pooled = pd.DataFrame(pooled_fit(classes, costs, group_of, groups, inputs, PARAMS),
+    pooled = pd.DataFrame(pooled_fit(classes, costs, group_of, groups),
                           index=groups.index, columns=inputs.municipalities.index)
     assert pooled.loc[group_of[class_of[1]]].tolist() == [0.75, 0.5, 0.0, 0.0]
     assert group_of[class_of[1]] == group_of[class_of[2]]
