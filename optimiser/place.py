@@ -35,7 +35,13 @@ municipality, and a family with such needs must find it whole near its tie.
 tied one fills a small room (at most ``small_health_room`` places) whole
 rather than breaking it into pieces no later family fits, and one without a
 tie goes where the room is large, leaving the small ones to families tied
-near them.  Beyond reach it costs the most, so rule 2 stands;
+near them.  Where the week knows which rooms the families expected later
+may need whole (``PlaceInputs.health_risk``, ``optimiser.place_risk``), the
+sizes a household would leave a room unable to host cost
+``health_risk_weight`` places per unit of that chance, within the same
+most: the only room of three in reach of one region is kept for the
+families of three tied there, even where a family of another region would
+fill it exactly.  Beyond reach it costs the most, so rule 2 stands;
 ``PlaceParams.check`` keeps it under the extra tier.  It is a price on the
 future, not on this batch: the objective reported is ``placement_cost``,
 without it.
@@ -122,6 +128,7 @@ import pandas as pd
 import pulp
 
 from optimiser.bands import Bands, BandVars, add_banded_deviation, band_cost
+from optimiser.place_risk import risk_left_behind
 from optimiser.plan import PlacementConfig
 from optimiser.solve import InfeasiblePlan, SolveStatus, solve
 
@@ -174,6 +181,9 @@ class PlaceParams:
                              (``health_fit``)
     small_health_room        complex-health room of at most this many places
                              is small: a later family may need it whole
+    health_risk_weight       looking ahead only: places of ``health_fit`` per
+                             unit of risk a household leaves behind (the
+                             chance a later family needs the room it breaks)
     exact_pairs              batches with at most this many class columns are
                              solved as one integer model, larger ones by rounding
     target_gap               relative gap to the LP bound the first rounding
@@ -193,6 +203,7 @@ class PlaceParams:
     integer_neighbours: int = 3
     health_fit_price: float = 0.25
     small_health_room: int = 7
+    health_risk_weight: float = 10.0
     exact_pairs: int = 2000
     target_gap: float = 0.01
     tight_share: float = 0.9
@@ -206,8 +217,8 @@ class PlaceParams:
             return f"fill_bands: {bands}"
         if min(self.reasonable_minutes, self.cost_per_minute_beyond, self.fill_weight, self.outcome_weight) < 0:
             return "reasonable_minutes, cost_per_minute_beyond, fill_weight and outcome_weight must be >= 0"
-        if self.health_fit_price < 0 or self.small_health_room < 0:
-            return "health_fit_price and small_health_room must be >= 0"
+        if self.health_fit_price < 0 or self.small_health_room < 0 or self.health_risk_weight < 0:
+            return "health_fit_price, small_health_room and health_risk_weight must be >= 0"
         most_gain = fill_gain_per_person(self) + self.outcome_weight + most_health_fit(self)
         if self.extra_tier_price <= most_gain:
             return (f"extra_tier_price must exceed {most_gain:g} (2 * fill_weight * the dearest band + "
@@ -225,7 +236,8 @@ def params_from(config: PlacementConfig, reasonable_minutes: float, **limits) ->
                        extra_tier_price=config.extra_tier_price, fill_bands=config.fill_bands,
                        fill_weight=config.fill_weight,
                        outcome_weight=config.outcome_weight if config.outcome else 0.0,
-                       health_fit_price=config.health_fit_price, small_health_room=config.small_health_room, **limits)
+                       health_fit_price=config.health_fit_price, small_health_room=config.small_health_room,
+                       health_risk_weight=config.health_risk_weight, **limits)
 
 
 def fill_gain_per_person(params: PlaceParams) -> float:
@@ -262,11 +274,15 @@ class PlaceInputs:
       rate; optional ``outcome`` in [0, 1].
     travel: minutes between municipalities (index and columns kommunenummer,
       0 on the diagonal).
+    health_risk: looking ahead only, per kommunenummer and family size the
+      chance that families expected later need its complex-health room
+      (``optimiser.place_risk.room_risk``), priced by ``health_fit``.
     """
 
     households: pd.DataFrame
     municipalities: pd.DataFrame
     travel: pd.DataFrame
+    health_risk: pd.DataFrame | None = None
 
 
 def input_problems(inputs: PlaceInputs) -> list[str]:
@@ -368,7 +384,7 @@ def class_costs(classes: pd.DataFrame, inputs: PlaceInputs, params: PlaceParams,
     beyond = np.nan_to_num(minutes - params.reasonable_minutes, nan=0.0).clip(min=0.0)
     travel_cost = np.where(beyond > 0, reach_priority(params) + params.cost_per_minute_beyond * beyond, 0.0)
     outcome = _outcome(m).to_numpy()[None, :]
-    fit = health_fit(classes, m, within, params) if fit is None else fit
+    fit = health_fit(classes, m, within, params, inputs.health_risk) if fit is None else fit
     share = np.where(classes["later"].to_numpy(dtype=bool), LATER_PRICE_SHARE, 1.0)[:, None]
     cost = share * (persons * (travel_cost + params.outcome_weight * (1.0 - outcome)) + fit)
     frame = lambda values: pd.DataFrame(values, index=classes.index, columns=codes)  # noqa: E731
@@ -377,7 +393,7 @@ def class_costs(classes: pd.DataFrame, inputs: PlaceInputs, params: PlaceParams,
 
 
 def health_fit(classes: pd.DataFrame, municipalities: pd.DataFrame, within: np.ndarray,
-               params: PlaceParams) -> np.ndarray:
+               params: PlaceParams, risk: pd.DataFrame | None = None) -> np.ndarray:
     """Looking ahead: the price of the complex-health room one household of
     each class (rows) leaves behind in each municipality (columns), at
     ``health_fit_price`` per place (0 unless ``place`` looks ahead); 0 for
@@ -392,12 +408,23 @@ def health_fit(classes: pd.DataFrame, municipalities: pd.DataFrame, within: np.n
       term by going beyond reach (rule 2 stands);
     * no tie: c - min(r - s, c): the room left should be large, so households
       that could go anywhere leave the small rooms to tied families near them.
+
+    With ``risk`` (``optimiser.place_risk.room_risk``: per municipality and
+    family size), a household in reach of its tie or without one also pays
+    ``health_risk_weight`` times the risk of the sizes the room would no
+    longer host (``risk_left_behind``), at most c in all: a room that
+    families expected later may need whole is kept for them even where the
+    household would fill it exactly.
     """
     room = municipalities["health_room"].to_numpy(dtype=float)[None, :]
     cap = float(params.small_health_room)
     left = (room - classes["persons"].to_numpy(dtype=float)[:, None]).clip(0.0, cap)
     tied = classes["tie"].notna().to_numpy()[:, None]
     fit = np.select([~tied, ~within, room <= cap], [cap - left, cap, left], 0.0)
+    if risk is not None:
+        at_risk = risk_left_behind(risk.reindex(municipalities.index, fill_value=0.0), room[0],
+                                   classes["persons"].to_numpy(dtype=float))
+        fit = np.where(tied & ~within, fit, np.minimum(cap, fit + params.health_risk_weight * at_risk))
     return params.health_fit_price * np.where(classes["complex_health"].to_numpy(dtype=bool)[:, None], fit, 0.0)
 
 
@@ -741,7 +768,7 @@ def after_fixed(inputs: PlaceInputs, classes: pd.DataFrame, counts: pd.Series) -
                           "health": persons * classes["complex_health"].reindex(k).to_numpy(),
                           "em": persons * classes["unaccompanied_minor"].reindex(k).to_numpy()})
     used = frame.groupby("at")[["persons", "health", "em"]].sum()
-    return PlaceInputs(inputs.households, room_after(inputs.municipalities, used), inputs.travel)
+    return dataclasses.replace(inputs, municipalities=room_after(inputs.municipalities, used))
 
 
 def room_after(municipalities: pd.DataFrame, used: pd.DataFrame) -> pd.DataFrame:
@@ -1089,14 +1116,14 @@ def place(inputs: PlaceInputs, params: PlaceParams, solvers: list, later: pd.Dat
     problems = input_problems(inputs) + ([f"params: {params.check()}"] if params.check() else [])
     if problems:
         raise ValueError("; ".join(problems))
-    inputs = PlaceInputs(inputs.households.reset_index(drop=True), inputs.municipalities.sort_index(),
-                         inputs.travel)
+    inputs = dataclasses.replace(inputs, households=inputs.households.reset_index(drop=True),
+                                 municipalities=inputs.municipalities.sort_index())
     batch = inputs
     held = room_for_later(inputs, later) if later is not None else inputs.households.iloc[0:0]
     if len(held):
-        inputs = PlaceInputs(pd.concat([batch.households.assign(later=False),
-                                        held.reindex(columns=batch.households.columns).assign(later=True)],
-                                       ignore_index=True), batch.municipalities, batch.travel)
+        inputs = dataclasses.replace(batch, households=pd.concat(
+            [batch.households.assign(later=False),
+             held.reindex(columns=batch.households.columns).assign(later=True)], ignore_index=True))
     if not len(held):
         params = dataclasses.replace(params, health_fit_price=0.0)  # a price on the year to come
     classes, class_of = household_classes(inputs.households)

@@ -39,7 +39,11 @@ family of five will need which room of five, so the week's model also
 prices the room each household with complex health needs leaves
 (``optimiser.place.health_fit``): a tied family fills a small room whole
 rather than breaking it, a household without a tie goes where the room is
-large.
+large; and it prices the chance that the families with complex health
+needs expected in the rest of the year, by tie and size in the proportions
+of this year's arrivals, need a room whole (``expected_risk``,
+``optimiser.place_risk``): a region's only room of three is kept for the
+families of three tied there.
 
 In the year's last five weeks (``YEAR_END_DAYS``) every household is
 expected, not only those with complex health needs (``expected_households``):
@@ -58,6 +62,7 @@ import numpy as np
 import pandas as pd
 
 from optimiser.place import PlaceInputs, PlaceParams, PlaceResult, place, placement_cost, room_after, usage
+from optimiser.place_risk import expected_families, room_risk
 from optimiser.solve import InfeasiblePlan
 
 log = logging.getLogger(__name__)
@@ -103,16 +108,48 @@ def expected_later(seen: pd.DataFrame, until, year: int, min_days_seen: int = MI
     needs: a few such households seen so far say how many will come, the
     many arrivals say where their ties will be and how large they will be.
     Within the last ``year_end_days``: every household (``expected_households``)."""
-    pool = seen[~seen["unaccompanied_minor"].astype(bool)]
-    until = pd.Timestamp(until).normalize()
-    days_seen = max((until - pd.Timestamp(year, 1, 1)).days + 1, min_days_seen)
-    rest = (pd.Timestamp(year + 1, 1, 1) - until).days - 1
+    pool = _pool(seen)
+    days_seen, rest = _days(until, year, min_days_seen)
     if rest <= 0 or seen.empty:
         return pool.iloc[0:0]
     if rest <= year_end_days:
         return expected_households(pool, days_seen, rest)
-    n = int(round(rest / days_seen * int(pool["complex_health"].astype(bool).sum())))
-    return even_draw(pool, n).assign(complex_health=True)
+    return even_draw(pool, int(round(_health_count(pool, days_seen, rest)))).assign(complex_health=True)
+
+
+def expected_risk(seen: pd.DataFrame, until, year: int, municipalities: pd.DataFrame, travel: pd.DataFrame,
+                  params: PlaceParams, min_days_seen: int = MIN_DAYS_SEEN,
+                  year_end_days: int = YEAR_END_DAYS) -> pd.DataFrame | None:
+    """The chance that families with complex health needs expected from the
+    day after ``until`` to the end of ``year`` need each municipality's
+    complex-health room, per family size up to ``small_health_room``
+    (``optimiser.place_risk.room_risk``): counted as ``expected_later``
+    counts them, by tie and size in the proportions of ``seen``.  None
+    within the last ``year_end_days``, where every household is expected."""
+    pool = _pool(seen)
+    days_seen, rest = _days(until, year, min_days_seen)
+    if rest <= year_end_days or pool.empty:
+        return None
+    families = expected_families(pool, _health_count(pool, days_seen, rest), params.small_health_room)
+    return room_risk(families, municipalities, travel, params.reasonable_minutes)
+
+
+def _pool(seen: pd.DataFrame) -> pd.DataFrame:
+    """This year's arrivals so far that say who comes later: not unaccompanied minors."""
+    return seen[~seen["unaccompanied_minor"].astype(bool)] if len(seen) else seen
+
+
+def _days(until, year: int, min_days_seen: int) -> tuple[int, int]:
+    """Days of ``year`` seen up to ``until`` (at least ``min_days_seen``) and days left after it."""
+    until = pd.Timestamp(until).normalize()
+    days_seen = max((until - pd.Timestamp(year, 1, 1)).days + 1, min_days_seen)
+    return days_seen, (pd.Timestamp(year + 1, 1, 1) - until).days - 1
+
+
+def _health_count(pool: pd.DataFrame, days_seen: int, rest: int) -> float:
+    """Households with complex health needs expected in the ``rest`` days:
+    as many per day as in ``pool`` over ``days_seen``."""
+    return rest / days_seen * int(pool["complex_health"].astype(bool).sum())
 
 
 def expected_households(pool: pd.DataFrame, days_seen: int, rest: int) -> pd.DataFrame:
@@ -215,9 +252,13 @@ def _run(batches: list[pd.DataFrame], start: dict[int, pd.DataFrame], travel: pd
             households = batch[counted == ledger_year]
             if households.empty:
                 continue
-            later = (expected_later(seen, pd.to_datetime(households["ready_date"]).max(), year)
-                     if look_ahead and ledger_year == year else None)
-            result = _place_week(PlaceInputs(households, ledgers[ledger_year], travel), params, solvers, later)
+            later = risk = None
+            if look_ahead and ledger_year == year:
+                until = pd.to_datetime(households["ready_date"]).max()
+                later = expected_later(seen, until, year)
+                risk = expected_risk(seen, until, year, ledgers[ledger_year], travel, params)
+            result = _place_week(PlaceInputs(households, ledgers[ledger_year], travel, risk), params, solvers,
+                                 later)
             weeks.append(WeekResult(week, ledger_year, result))
             placed.append(result.placements.assign(week=week, counts_in_year=ledger_year))
             ledgers[ledger_year] = use_room(ledgers[ledger_year], households, result.placements)

@@ -189,6 +189,10 @@ class PlacementConfig:
     # extra_tier_price with even fill and the outcome.
     health_fit_price: float = 0.25
     small_health_room: int = 7
+    # Looking ahead: places of that price per unit of risk a household leaves
+    # behind, the chance that families expected later need the complex-health
+    # room it breaks (optimiser.place_risk); within the same most.
+    health_risk_weight: float = 10.0
 
 
 @dataclass(frozen=True)

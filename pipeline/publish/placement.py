@@ -194,8 +194,8 @@ def write_year(folder: Path, batch: PlacementBatch, weeks: pd.DataFrame, compari
         "hindsight_lp_bound": bound,
         "reaches_bound": bound / weekly.summary["total_cost"] if weekly.summary["total_cost"] > 0 else 1.0,
         "best_known": min(weekly.summary["total_cost"], all_at_once.summary["total_cost"]),
-        "look_ahead": {"rule": "optimiser.place_year.expected_later and optimiser.place.health_fit "
-                               "(README, Placing households)",
+        "look_ahead": {"rule": "optimiser.place_year.expected_later, optimiser.place.health_fit and "
+                               "optimiser.place_year.expected_risk (README, Placing households)",
                        "held_for_later_households": int(weeks["held_for_later"].sum()) if len(weeks) else 0},
         "timings": {"weekly_solve_seconds": float(weeks["solve_seconds"].sum()),
                     "hindsight_solve_seconds": float(sum(w.result.solve_seconds for w in all_at_once.weeks))},
