@@ -397,7 +397,8 @@ def health_fit(classes: pd.DataFrame, municipalities: pd.DataFrame, within: np.n
     """Looking ahead: the price of the complex-health room one household of
     each class (rows) leaves behind in each municipality (columns), at
     ``health_fit_price`` per place (0 unless ``place`` looks ahead); 0 for
-    households without such needs.  ``within``: in reach of the class's tie.
+    households without such needs (but see minors, below).  ``within``: in
+    reach of the class's tie.
 
     With r the complex-health room the model places into, s the household's
     persons and c ``small_health_room``:
@@ -415,6 +416,12 @@ def health_fit(classes: pd.DataFrame, municipalities: pd.DataFrame, within: np.n
     longer host (``risk_left_behind``), at most c in all: a room that
     families expected later may need whole is kept for them even where the
     household would fill it exactly.
+
+    Room for unaccompanied minors is priced the same way (``em_room``,
+    without risk) for households of minors: one without a tie takes such
+    room where it is large, leaving a small one to a minor tied near it.
+    A household with both needs pays the dearer of the two, so the most
+    stays c.
     """
     room = municipalities["health_room"].to_numpy(dtype=float)[None, :]
     cap = float(params.small_health_room)
@@ -425,7 +432,12 @@ def health_fit(classes: pd.DataFrame, municipalities: pd.DataFrame, within: np.n
         at_risk = risk_left_behind(risk.reindex(municipalities.index, fill_value=0.0), room[0],
                                    classes["persons"].to_numpy(dtype=float))
         fit = np.where(tied & ~within, fit, np.minimum(cap, fit + params.health_risk_weight * at_risk))
-    return params.health_fit_price * np.where(classes["complex_health"].to_numpy(dtype=bool)[:, None], fit, 0.0)
+    health = np.where(classes["complex_health"].to_numpy(dtype=bool)[:, None], fit, 0.0)
+    em_room = municipalities["em_room"].to_numpy(dtype=float)[None, :]
+    em_left = (em_room - classes["persons"].to_numpy(dtype=float)[:, None]).clip(0.0, cap)
+    em_fit = np.select([~tied, ~within, em_room <= cap], [cap - em_left, cap, em_left], 0.0)
+    em = np.where(classes["unaccompanied_minor"].to_numpy(dtype=bool)[:, None], em_fit, 0.0)
+    return params.health_fit_price * np.maximum(health, em)
 
 
 def pooled_fit(classes: pd.DataFrame, costs: ClassCosts, group_of: pd.Series, groups: pd.DataFrame) -> np.ndarray:

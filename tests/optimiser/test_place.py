@@ -603,6 +603,24 @@ def test_looking_ahead_a_household_with_no_tie_takes_complex_health_room_where_i
     assert result.placements.iloc[0]["kommunenummer"] == "0002"
 
 
+def test_looking_ahead_an_unaccompanied_minor_without_a_tie_takes_room_for_minors_where_it_is_large():
+    """As for complex health needs: room for 2 and for 20 minors, even fill
+    indifferent; looking ahead the minor without a tie leaves the small
+    room (for a minor tied near it); a minor tied to 0001 takes it."""
+    m = municipalities([10, 10], em_room=[2, 20])
+    later = households([{"household_id": LATER_ID + "0"}])
+    untied = place(PlaceInputs(households([{"unaccompanied_minor": True}]), m, line_travel([0, 300])), PARAMS,
+                   SOLVERS, later)
+    assert untied.placements.iloc[0]["kommunenummer"] == "0002"
+    classes, _ = household_classes(households([{"unaccompanied_minor": True, "persons": 2, "tie": "0001"},
+                                                {"unaccompanied_minor": True, "persons": 2}]))
+    within = class_costs(classes, PlaceInputs(households([{}]), m, line_travel([0, 300])), PARAMS).within
+    fit = health_fit(classes, m, within.to_numpy(), PARAMS)
+    # untied (first class): 7 - 0 places where 2 are used up, 7 - min(18, 7) where large; tied: the
+    # room of 2 used up whole (0), beyond reach the most (7); times 0.25
+    assert fit.tolist() == [[1.75, 0.0], [0.0, 1.75]]
+
+
 def test_households_expected_later_that_the_room_cannot_hold_are_left_out():
     """Room for 8 persons with complex health needs, 3 of them this week's:
     of three expected households (1, 2 and 2 persons) the first two fit in
