@@ -41,7 +41,9 @@ sizes a household would leave a room unable to host cost
 ``health_risk_weight`` places per unit of that chance, within the same
 most: the only room of three in reach of one region is kept for the
 families of three tied there, even where a family of another region would
-fill it exactly.  Beyond reach it costs the most, so rule 2 stands;
+fill it exactly.  Room for unaccompanied minors is priced the same way
+(without the risk) for households of minors.  Beyond reach it costs the
+most, so rule 2 stands;
 ``PlaceParams.check`` keeps it under the extra tier.  It is a price on the
 future, not on this batch: the objective reported is ``placement_cost``,
 without it.

@@ -43,7 +43,8 @@ large; and it prices the chance that the families with complex health
 needs expected in the rest of the year, by tie and size in the proportions
 of this year's arrivals, need a room whole (``expected_risk``,
 ``optimiser.place_risk``): a region's only room of three is kept for the
-families of three tied there.
+families of three tied there.  Room for unaccompanied minors is fitted the
+same way (a minor without a tie takes it where it is large).
 
 In the year's last five weeks (``YEAR_END_DAYS``) every household is
 expected, not only those with complex health needs (``expected_households``):
