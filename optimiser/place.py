@@ -425,21 +425,27 @@ def health_fit(classes: pd.DataFrame, municipalities: pd.DataFrame, within: np.n
     A household with both needs pays the dearer of the two, so the most
     stays c.
     """
-    room = municipalities["health_room"].to_numpy(dtype=float)[None, :]
     cap = float(params.small_health_room)
-    left = (room - classes["persons"].to_numpy(dtype=float)[:, None]).clip(0.0, cap)
+    persons = classes["persons"].to_numpy(dtype=float)
     tied = classes["tie"].notna().to_numpy()[:, None]
-    fit = np.select([~tied, ~within, room <= cap], [cap - left, cap, left], 0.0)
+    room = municipalities["health_room"].to_numpy(dtype=float)
+    fit = _room_fit(room, persons, tied, within, cap)
     if risk is not None:
-        at_risk = risk_left_behind(risk.reindex(municipalities.index, fill_value=0.0), room[0],
-                                   classes["persons"].to_numpy(dtype=float))
+        at_risk = risk_left_behind(risk.reindex(municipalities.index, fill_value=0.0), room, persons)
         fit = np.where(tied & ~within, fit, np.minimum(cap, fit + params.health_risk_weight * at_risk))
     health = np.where(classes["complex_health"].to_numpy(dtype=bool)[:, None], fit, 0.0)
-    em_room = municipalities["em_room"].to_numpy(dtype=float)[None, :]
-    em_left = (em_room - classes["persons"].to_numpy(dtype=float)[:, None]).clip(0.0, cap)
-    em_fit = np.select([~tied, ~within, em_room <= cap], [cap - em_left, cap, em_left], 0.0)
+    em_fit = _room_fit(municipalities["em_room"].to_numpy(dtype=float), persons, tied, within, cap)
     em = np.where(classes["unaccompanied_minor"].to_numpy(dtype=bool)[:, None], em_fit, 0.0)
     return params.health_fit_price * np.maximum(health, em)
+
+
+def _room_fit(room: np.ndarray, persons: np.ndarray, tied: np.ndarray, within: np.ndarray, cap: float) -> np.ndarray:
+    """``health_fit``'s places for one kind of room (per municipality) and
+    household sizes ``persons``: c - min(r - s, c) without a tie, c beyond
+    reach, r - s in reach where r <= c, else 0."""
+    room = room[None, :]
+    left = (room - persons[:, None]).clip(0.0, cap)
+    return np.select([~tied, ~within, room <= cap], [cap - left, cap, left], 0.0)
 
 
 def pooled_fit(classes: pd.DataFrame, costs: ClassCosts, group_of: pd.Series, groups: pd.DataFrame) -> np.ndarray:
